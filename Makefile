@@ -1,0 +1,91 @@
+# Makefile: builds the guest kernel, the `lunik` command, tests and benchmarks.
+#
+#   make            build build/lunik (the CLI, monitor and hosted target,
+#                   with the guest kernel build/lunik-guest.elf inside it)
+#   make check      build, then run the test suite (TAP, through prove)
+#   make bench      build, then run the benchmarks in bench/
+#
+# Sources are listed by one build.mk per folder, in three lists:
+#   GUEST_SRCS  compiled with musl-gcc into the guest kernel only
+#   HOST_SRCS   compiled with gcc into build/lunik only
+#   BOTH_SRCS   compiled for both (runtime/, vfs/)
+# Lua 5.4 (third_party/lua, fetched by scripts/setup.sh) is compiled for both.
+
+B := build
+LUA_DIR := third_party/lua/src
+
+HOST_CC := gcc
+GUEST_CC := musl-gcc
+
+COMMON_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
+    -Iinclude -fno-pie -fno-plt
+HOST_CFLAGS := $(COMMON_CFLAGS) -D_GNU_SOURCE -MMD -MP
+GUEST_CFLAGS := $(COMMON_CFLAGS) -D_GNU_SOURCE -DLUNIK_GUEST -MMD -MP \
+    -fno-stack-protector -fno-omit-frame-pointer
+
+# Lua: every library file but the stand-alone interpreter and compiler.
+LUA_CFLAGS := -DLUA_USE_POSIX -DDEB_HOST_MULTIARCH='"x86_64-linux-gnu"' \
+    -Wno-sign-compare -Wno-implicit-fallthrough
+LUA_NAMES := $(filter-out lua luac,$(basename $(notdir $(wildcard $(LUA_DIR)/*.c))))
+GUEST_LUA_OBJS := $(LUA_NAMES:%=$(B)/guest/lua/%.o)
+HOST_LUA_OBJS := $(LUA_NAMES:%=$(B)/host/lua/%.o)
+
+GUEST_SRCS :=
+HOST_SRCS :=
+BOTH_SRCS :=
+TEST_PROGS :=
+
+all: $(B)/lunik
+
+include host/build.mk
+include vfs/build.mk
+include runtime/build.mk
+include guest/build.mk
+include monitor/build.mk
+include hosted/build.mk
+include cli/build.mk
+include tests/build.mk
+
+objs = $(patsubst %.S,$(1)/%.o,$(patsubst %.c,$(1)/%.o,$(2)))
+GUEST_OBJS := $(call objs,$(B)/guest,$(GUEST_SRCS) $(BOTH_SRCS))
+HOST_OBJS := $(call objs,$(B)/host,$(HOST_SRCS) $(BOTH_SRCS))
+
+$(LUA_DIR)/lua.h:
+	@echo "Lua's source is missing: run scripts/setup.sh first." >&2; exit 1
+
+$(B)/guest/lua/%.o: $(LUA_DIR)/%.c | $(LUA_DIR)/lua.h
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(GUEST_CFLAGS) $(LUA_CFLAGS) -c $< -o $@
+
+$(B)/host/lua/%.o: $(LUA_DIR)/%.c hosted/lua_redirect.h | $(LUA_DIR)/lua.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) $(LUA_CFLAGS) -include hosted/lua_redirect.h \
+	    -c $< -o $@
+
+$(B)/guest/%.o: %.c | $(LUA_DIR)/lua.h
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(GUEST_CFLAGS) -I$(LUA_DIR) -c $< -o $@
+
+$(B)/guest/%.o: %.S
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(B)/host/%.o: %.c | $(LUA_DIR)/lua.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) -I$(LUA_DIR) -c $< -o $@
+
+$(B)/host/%.o: %.S
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
+
+check: all $(TEST_PROGS)
+	prove -v tests/
+
+bench: all
+	bench/run.sh
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all check bench clean
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,1 @@
+# cli/build.mk: (filled in by the cli work)

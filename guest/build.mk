@@ -1,0 +1,1 @@
+# guest/build.mk: (filled in by the guest work)

@@ -1,0 +1,1 @@
+# hosted/build.mk: (filled in by the hosted work)

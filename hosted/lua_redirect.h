@@ -1,0 +1,1 @@
+/* lua_redirect.h: (filled in by the hosted target work) */

@@ -1,0 +1,85 @@
+/* platform.h: the whole machine interface between the lunik runtime and a target. */
+#ifndef LUNIK_PLATFORM_H
+#define LUNIK_PLATFORM_H
+
+/*
+ * The runtime (runtime/) calls nothing outside the C library and this file.
+ * Each target implements every function here:
+ *
+ *   kvm     guest/platform.c: one hypercall per call (see hypercall.h),
+ *           except the clocks, which read the TSC calibrated at boot.
+ *   hosted  hosted/platform.c: a few Linux system calls, through host/.
+ *
+ * Every function may be called at any time after the target has started the
+ * runtime; none is reentrant (the runtime is single-threaded).
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bits of the ready set returned by plat_yield(). */
+#define PLAT_READY_CONSOLE 0x1u /* console input (or its end) is waiting */
+
+/* Streams for plat_console_write(). */
+#define PLAT_STDOUT 1
+#define PLAT_STDERR 2
+
+/* plat_console_read() result once input has ended (and will never resume). */
+#define PLAT_EOF (-1L)
+
+/*
+ * plat_clock_monotonic: nanoseconds since an arbitrary point before the
+ * program started; never goes backwards, not affected by wall-clock changes
+ * (as CLOCK_MONOTONIC, clock_gettime(2)). Resolution: 1 us or better.
+ */
+uint64_t plat_clock_monotonic(void);
+
+/*
+ * plat_clock_wall: nanoseconds since the Unix epoch, UTC (as CLOCK_REALTIME,
+ * clock_gettime(2)). Read from the host at boot and advanced with the
+ * monotonic clock on the kvm target; may jump on the hosted target.
+ */
+uint64_t plat_clock_wall(void);
+
+/*
+ * plat_console_write: write all of the n bytes at p to the console stream
+ * (PLAT_STDOUT or PLAT_STDERR; anything else means PLAT_STDERR). Blocks until
+ * the host has accepted every byte. Output the host cannot take (closed pipe)
+ * is dropped silently; the program goes on.
+ */
+void plat_console_write(int stream, const void *p, size_t n);
+
+/*
+ * plat_console_read: copy up to n bytes of waiting console input to p.
+ * Never blocks. Returns the number of bytes copied (> 0), 0 when no input is
+ * waiting right now, or PLAT_EOF once the input has ended (every later call
+ * returns PLAT_EOF too). Input is a byte stream: lines may arrive split.
+ */
+long plat_console_read(void *p, size_t n);
+
+/*
+ * plat_yield: sleep until one of the events in the `events` mask
+ * (PLAT_READY_* bits) is ready or the monotonic clock reaches deadline_ns
+ * (plat_clock_monotonic() units; UINT64_MAX = no deadline), and return the
+ * ready set (a subset of `events`; 0 = the deadline passed). Returns at once
+ * if an event is already ready or the deadline is in the past. A ready bit
+ * stays set until the event is consumed: console input until
+ * plat_console_read() returns 0, the end of input until it has returned
+ * PLAT_EOF once (after that the console is never ready again). Events
+ * outside `events` stay pending and do not wake the caller. The kvm target
+ * blocks the vCPU in the monitor (epoll + timerfd); the hosted target blocks
+ * in the same host code.
+ */
+uint32_t plat_yield(uint64_t deadline_ns, uint32_t events);
+
+/*
+ * plat_exit: end the program with status (0..255; as exit_group(2)). The
+ * caller flushes its own buffers first. On the kvm target the status becomes
+ * the monitor's exit status.
+ */
+_Noreturn void plat_exit(int status);
+
+/* plat_target: the target's name: "kvm" or "hosted". Never NULL. */
+const char *plat_target(void);
+
+#endif

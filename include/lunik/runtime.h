@@ -1,0 +1,17 @@
+/* runtime.h: the target-independent entry point of the lunik Lua runtime. */
+#ifndef LUNIK_RUNTIME_H
+#define LUNIK_RUNTIME_H
+
+/*
+ * lunik_runtime_main: run a lunik program to its end. The target has mounted
+ * the bundle (lunik_vfs_mount) and made /app the working directory.
+ * argv[0] is the app's path relative to /app; argv[1..argc-1] are the script
+ * arguments (Lua's arg[1..]). Loads the bundle entry marked main, runs the
+ * main chunk, then the event loop until no handler can fire again.
+ * Returns 0 on a normal end, 1 after printing the traceback of an error in
+ * the main chunk; lunik.exit(n) and os.exit(n) end the program through
+ * plat_exit() and never return here.
+ */
+int lunik_runtime_main(int argc, char **argv);
+
+#endif

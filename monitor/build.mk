@@ -1,0 +1,1 @@
+# monitor/build.mk: (filled in by the monitor work)

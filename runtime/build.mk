@@ -1,0 +1,1 @@
+# runtime/build.mk: (filled in by the runtime work)

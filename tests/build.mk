@@ -1,0 +1,1 @@
+# tests/build.mk: (filled in by the tests work)

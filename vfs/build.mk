@@ -1,0 +1,1 @@
+# vfs/build.mk: (filled in by the vfs work)
