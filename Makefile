@@ -34,6 +34,9 @@ GUEST_SRCS :=
 HOST_SRCS :=
 BOTH_SRCS :=
 TEST_PROGS :=
+GUEST_LDFLAGS := -static -no-pie
+GUEST_LDLIBS :=
+HOST_LDLIBS := -lz -lm
 
 all: $(B)/lunik
 
@@ -49,6 +52,14 @@ include tests/build.mk
 objs = $(patsubst %.S,$(1)/%.o,$(patsubst %.c,$(1)/%.o,$(2)))
 GUEST_OBJS := $(call objs,$(B)/guest,$(GUEST_SRCS) $(BOTH_SRCS))
 HOST_OBJS := $(call objs,$(B)/host,$(HOST_SRCS) $(BOTH_SRCS))
+
+# Link rules; guest/build.mk sets GUEST_LDFLAGS (and GUEST_LDLIBS),
+# cli/build.mk sets HOST_LDLIBS.
+$(B)/lunik-guest.elf: $(GUEST_OBJS) $(GUEST_LUA_OBJS)
+	$(GUEST_CC) $(GUEST_LDFLAGS) -o $@ $^ $(GUEST_LDLIBS)
+
+$(B)/lunik: $(HOST_OBJS) $(HOST_LUA_OBJS)
+	$(HOST_CC) -no-pie -o $@ $^ $(HOST_LDLIBS)
 
 $(LUA_DIR)/lua.h:
 	@echo "Lua's source is missing: run scripts/setup.sh first." >&2; exit 1
