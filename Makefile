@@ -1,9 +1,12 @@
 # Makefile: builds the guest kernel, the `lunik` command, tests and benchmarks.
 #
+#   make demo       install what is needed (scripts/setup.sh), build, and run
+#                   examples/hello.lua on the default target
+#   make check      the same set-up and build, then the test suite (TAP,
+#                   through prove)
+#   make bench      the same set-up and build, then the benchmarks (bench/)
 #   make            build build/lunik (the CLI, monitor and hosted target,
 #                   with the guest kernel build/lunik-guest.elf inside it)
-#   make check      build, then run the test suite (TAP, through prove)
-#   make bench      build, then run the benchmarks in bench/
 #
 # Sources are listed by one build.mk per folder, in three lists:
 #   GUEST_SRCS  compiled with musl-gcc into the guest kernel only
@@ -62,7 +65,7 @@ $(B)/lunik: $(HOST_OBJS) $(HOST_LUA_OBJS)
 	$(HOST_CC) -no-pie -o $@ $^ $(HOST_LDLIBS)
 
 $(LUA_DIR)/lua.h:
-	@echo "Lua's source is missing: run scripts/setup.sh first." >&2; exit 1
+	scripts/setup.sh
 
 $(B)/guest/lua/%.o: $(LUA_DIR)/%.c | $(LUA_DIR)/lua.h
 	@mkdir -p $(@D)
@@ -89,14 +92,25 @@ $(B)/host/%.o: %.S
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
 
-check: all $(TEST_PROGS)
-	prove -v tests/
+JOBS ?= 2
 
-bench: all
+setup:
+	scripts/setup.sh
+
+demo: setup
+	$(MAKE) -j$(JOBS) all
+	$(B)/lunik run examples/hello.lua
+
+check: setup
+	$(MAKE) -j$(JOBS) all $(TEST_PROGS)
+	prove -v tests/*.t $(TEST_PROGS)
+
+bench: setup
+	$(MAKE) -j$(JOBS) all
 	bench/run.sh
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all check bench clean
+.PHONY: all setup demo check bench clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
