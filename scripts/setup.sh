@@ -18,7 +18,7 @@ packages=(
     zlib1g-dev                        # CRC-32 of image sections
     dpkg-dev                          # apt-get source unpacks with dpkg-source
     lua5.4 lua-dkjson lua-penlight    # baseline and real-input tests
-    hyperfine                         # benchmarks
+    hyperfine time                    # benchmarks
     ca-certificates
 )
 
