@@ -18,7 +18,8 @@ packages=(
     zlib1g-dev                        # CRC-32 of image sections
     dpkg-dev                          # apt-get source unpacks with dpkg-source
     lua5.4 lua-dkjson lua-penlight    # baseline and real-input tests
-    hyperfine time                    # benchmarks
+    time                              # benchmarks (/usr/bin/time)
+    perl                              # prove runs the tests
     ca-certificates
 )
 
