@@ -1,0 +1,103 @@
+/* cli.h: internal interfaces of the `lunik` command (cli/): buffers, errors, options. */
+#ifndef LUNIK_CLI_H
+#define LUNIK_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLI_VERSION "0.1.0"
+
+/* The guest kernel ELF embedded by cli/kernel_blob.S (build/lunik-guest.elf). */
+extern const unsigned char cli_kernel_elf_start[];
+extern const unsigned char cli_kernel_elf_end[];
+
+/* A growable byte buffer; data is NULL until the first append. */
+struct cli_buf {
+    unsigned char *data;
+    size_t len;                 /* bytes in use */
+    size_t cap;                 /* bytes allocated */
+};
+
+/*
+ * cli_buf_append: append n bytes of p (p may be NULL to append n zero bytes).
+ * Exits the process with LUNIK_EXIT_OSERR after "lunik: out of memory" when
+ * allocation fails, as do cli_xmalloc, cli_xrealloc and cli_xstrdup.
+ */
+void cli_buf_append(struct cli_buf *b, const void *p, size_t n);
+
+/* cli_buf_align: append zero bytes until len is a multiple of align (> 0). */
+void cli_buf_align(struct cli_buf *b, size_t align);
+
+/* cli_buf_free: release the buffer's memory and make it empty. */
+void cli_buf_free(struct cli_buf *b);
+
+void *cli_xmalloc(size_t n);
+void *cli_xrealloc(void *p, size_t n);
+char *cli_xstrdup(const char *s);
+char *cli_xstrndup(const char *s, size_t n);
+
+/* cli_xasprintf: a newly allocated string formatted as printf(3). */
+char *cli_xasprintf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/*
+ * cli_fail: print "lunik: " and the formatted sentence on stderr, one line,
+ * and return code (a LUNIK_EXIT_* value), so that callers can write
+ * `return cli_fail(LUNIK_EXIT_NOINPUT, "%s: %s", path, strerror(e));`.
+ */
+int cli_fail(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* cli_usage: as cli_fail with LUNIK_EXIT_USAGE, adding " Try 'lunik --help'." */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* cli_note: print "lunik: " and the formatted line on stderr (for -v). */
+void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * cli_read_file: read the whole regular file at path into a new buffer
+ * (NUL-terminated, the NUL not counted in *size). Returns 0, or an errno
+ * value (ENOENT, EACCES, EISDIR for a directory, ...) with nothing allocated.
+ */
+int cli_read_file(const char *path, unsigned char **data, size_t *size);
+
+/* Options of `build` and `run`, as parsed from the command line. */
+struct cli_options {
+    const char *input;          /* app.lua or app.img, as typed */
+    const char *output;         /* -o, or NULL */
+    const char *kernel;         /* --kernel ELF, or NULL: the embedded one */
+    const char **includes;      /* -I directories, in order */
+    size_t include_count;
+    const char **files;         /* --file paths, in order */
+    size_t file_count;
+    uint64_t mem_size;          /* --mem, bytes */
+    const char *target;         /* "kvm", "hosted" or "auto" */
+    int verbose;                /* -v */
+    int help;                   /* --help was given */
+    int argc;                   /* script arguments after "--" */
+    char **argv;
+};
+
+#define CLI_DEFAULT_MEM (32ull << 20)   /* bytes */
+
+/*
+ * cli_parse_options: parse argv[0..argc) of command `command` ("build" or
+ * "run"; options and the input may be given in any order, "--" ends options
+ * and, for run, starts the script arguments). Returns 0, or
+ * LUNIK_EXIT_USAGE after one line on stderr. opt->includes and opt->files
+ * point into a new array owned by opt (cli_free_options releases it).
+ */
+int cli_parse_options(const char *command, int argc, char **argv,
+                      struct cli_options *opt);
+
+void cli_free_options(struct cli_options *opt);
+
+/*
+ * cli_parse_size: parse a memory size: decimal bytes, optionally followed by
+ * K, M or G (powers of 1024, any case, optionally with "iB": "4M", "4MiB",
+ * "64m", "4194304"). Returns 0 and sets *bytes, or -1 when malformed or
+ * above 2^64 - 1.
+ */
+int cli_parse_size(const char *s, uint64_t *bytes);
+
+#endif

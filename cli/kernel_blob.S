@@ -1,0 +1,18 @@
+/* kernel_blob.S: the guest kernel ELF (build/lunik-guest.elf), embedded in the lunik command. */
+/*
+ * LUNIK_GUEST_ELF is the kernel's path, set by cli/build.mk. The bytes lie
+ * between cli_kernel_elf_start and cli_kernel_elf_end (cli/cli.h), aligned
+ * to 4096 bytes so that the monitor can copy ELF segments from page offsets.
+ */
+    .section .rodata.lunik_kernel, "a"
+    .balign 4096
+    .globl cli_kernel_elf_start
+    .globl cli_kernel_elf_end
+    .type cli_kernel_elf_start, @object
+    .type cli_kernel_elf_end, @object
+cli_kernel_elf_start:
+    .incbin LUNIK_GUEST_ELF
+cli_kernel_elf_end:
+    .size cli_kernel_elf_start, cli_kernel_elf_end - cli_kernel_elf_start
+
+    .section .note.GNU-stack, "", @progbits

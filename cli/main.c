@@ -1,0 +1,334 @@
+/* main.c: the `lunik` command: build, run and inspect images; help and version. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "lua.h"
+
+#include "lunik/run.h"
+#include "app.h"
+#include "cli.h"
+#include "image.h"
+
+static const char cli_build_help[] =
+    "lunik build app.lua [-I DIR]... [--file PATH]... [-o app.img] [-v]\n"
+    "    Compile app.lua and every module it requires (transitively) to Lua\n"
+    "    byte code, keeping line information, and pack them with the guest\n"
+    "    kernel and the --file files into one image (default: app.img in\n"
+    "    the current directory).\n"
+    "      -I DIR       look for modules in DIR/?.lua and DIR/?/init.lua,\n"
+    "                   before the app's directory and LUA_PATH (or Lua's\n"
+    "                   default path); a module not found is left out\n"
+    "      --file PATH  bundle a file, or a directory and all below it, at\n"
+    "                   its path relative to the app's directory\n"
+    "      -o FILE      write the image to FILE\n"
+    "      -v           name every module bundled or not found\n"
+    "      --kernel ELF (for developers) put ELF in the image instead of\n"
+    "                   lunik's own guest kernel\n";
+
+static const char cli_run_help[] =
+    "lunik run app.lua|app.img [--mem SIZE] [--target kvm|hosted|auto]\n"
+    "          [-I DIR]... [--file PATH]... [-- ARGS...]\n"
+    "    Run an image, or build app.lua in memory (with the options of\n"
+    "    build) and run it. ARGS reach the program as arg[1], arg[2], ...\n"
+    "      --mem SIZE   guest memory: bytes, or a number with K, M or G\n"
+    "                   (powers of 1024: 4M, 4MiB, 64m); default 32M; the\n"
+    "                   hosted target ignores it\n"
+    "      --target T   kvm: a KVM virtual machine; hosted: this Linux\n"
+    "                   process; auto (default): kvm when /dev/kvm opens,\n"
+    "                   else hosted\n";
+
+static const char cli_inspect_help[] =
+    "lunik inspect app.img\n"
+    "    Check an image fully and list its kernel, checksums and bundled\n"
+    "    files (flags, bytes, path).\n";
+
+static const char cli_exit_help[] =
+    "Exit status:\n"
+    "  0..63  the program's own status (lunik.exit(n), os.exit(n)); 0 when\n"
+    "         it ends normally\n"
+    "  1      an uncaught error in the main chunk\n"
+    "  64     bad command line or option value\n"
+    "  65     Lua syntax error, or a corrupt or truncated image\n"
+    "  66     an input file is missing or unreadable\n"
+    "  69     --mem too small for the image\n"
+    "  70     guest fault (exception, triple fault, bad hypercall)\n"
+    "  71     host failure (KVM unavailable, out of memory, ...)\n"
+    "  73     cannot write the output image\n";
+
+static void cli_print_help(void)
+{
+    printf("Usage: lunik COMMAND [OPTIONS]\n"
+           "Run Lua 5.4 handler programs as KVM unikernels or as Linux "
+           "processes.\n\n%s\n%s\n%s\n"
+           "lunik help [COMMAND] | lunik COMMAND --help | lunik --help\n"
+           "lunik --version\n\n%s",
+           cli_build_help, cli_run_help, cli_inspect_help, cli_exit_help);
+}
+
+/* cli_kvm_why: why /dev/kvm cannot be used (lunik_kvm_available said no),
+ * as open(2) or KVM_GET_API_VERSION (KVM API 4.1) tells. */
+static void cli_kvm_why(char *why, size_t n)
+{
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, n, "%s", strerror(errno));
+        return;
+    }
+    int v = ioctl(fd, KVM_GET_API_VERSION, 0);
+    if (v < 0)
+        snprintf(why, n, "KVM_GET_API_VERSION: %s", strerror(errno));
+    else
+        snprintf(why, n, "KVM API version %d, not %d", v, KVM_API_VERSION);
+    close(fd);
+}
+
+/* cli_start: run cfg on the chosen target; its exit status. */
+static int cli_start(const char *target, struct lunik_run_config *cfg)
+{
+    int kvm = strcmp(target, "kvm") == 0;
+    if (strcmp(target, "auto") == 0)
+        kvm = lunik_kvm_available();
+    else if (kvm && !lunik_kvm_available()) {
+        char why[160];
+        cli_kvm_why(why, sizeof why);
+        return cli_fail(LUNIK_EXIT_OSERR, "KVM is not available: "
+                        "/dev/kvm: %s", why);
+    }
+    fflush(stdout);
+    return kvm ? lunik_kvm_run(cfg) : lunik_hosted_run(cfg);
+}
+
+/* The kernel and bundle of one run or build, and what owns their memory. */
+struct cli_payload {
+    const unsigned char *kernel;
+    size_t kernel_size;
+    unsigned char *kernel_file;     /* --kernel contents, or NULL */
+    struct cli_buf bundle;
+    char *main_rel;                 /* the app's path relative to /app */
+};
+
+/* cli_load_kernel: the --kernel ELF, checked, or the embedded kernel. */
+static int cli_load_kernel(const struct cli_options *opt,
+                           struct cli_payload *p)
+{
+    if (opt->kernel == NULL) {
+        p->kernel = cli_kernel_elf_start;
+        p->kernel_size = (size_t)(cli_kernel_elf_end - cli_kernel_elf_start);
+        return 0;
+    }
+    int e = cli_read_file(opt->kernel, &p->kernel_file, &p->kernel_size);
+    if (e != 0)
+        return cli_fail(LUNIK_EXIT_NOINPUT, "%s: %s", opt->kernel,
+                        strerror(e));
+    char why[128];
+    if (cli_kernel_check(p->kernel_file, p->kernel_size, why, sizeof why))
+        return cli_fail(LUNIK_EXIT_DATAERR, "--kernel %s: %s", opt->kernel,
+                        why);
+    p->kernel = p->kernel_file;
+    return 0;
+}
+
+/* cli_make_payload: kernel and bundle for the Lua app opt->input. */
+static int cli_make_payload(const struct cli_options *opt,
+                            const unsigned char *src, size_t len,
+                            struct cli_payload *p)
+{
+    int rc = cli_load_kernel(opt, p);
+    if (rc == 0)
+        rc = cli_build_bundle(opt, src, len, &p->bundle, &p->main_rel);
+    return rc;
+}
+
+static void cli_free_payload(struct cli_payload *p)
+{
+    free(p->kernel_file);
+    free(p->main_rel);
+    cli_buf_free(&p->bundle);
+}
+
+/* cli_read_input: the whole input file, or NOINPUT after one line. */
+static int cli_read_input(const char *path, unsigned char **data,
+                          size_t *size)
+{
+    int e = cli_read_file(path, data, size);
+    if (e != 0)
+        return cli_fail(LUNIK_EXIT_NOINPUT, "%s: %s", path, strerror(e));
+    return 0;
+}
+
+/* cli_default_output: NAME.img (NAME the app's file name less ".lua"). */
+static char *cli_default_output(const char *input)
+{
+    const char *slash = strrchr(input, '/');
+    const char *name = slash ? slash + 1 : input;
+    size_t n = strlen(name);
+    if (n > 4 && strcmp(name + n - 4, ".lua") == 0)
+        n -= 4;
+    return cli_xasprintf("%.*s.img", (int)n, name);
+}
+
+static int cli_cmd_build(int argc, char **argv)
+{
+    struct cli_options opt;
+    struct cli_payload p = {0};
+    unsigned char *src = NULL;
+    size_t len;
+    int rc = cli_parse_options("build", argc, argv, &opt);
+    if (rc == 0 && opt.help)
+        fputs(cli_build_help, stdout);
+    else if (rc == 0 && (rc = cli_read_input(opt.input, &src, &len)) == 0)
+        rc = cli_make_payload(&opt, src, len, &p);
+    if (rc == 0 && !opt.help) {
+        char *out = opt.output ? cli_xstrdup(opt.output)
+                               : cli_default_output(opt.input);
+        rc = cli_image_write(out, p.kernel, p.kernel_size, p.bundle.data,
+                             p.bundle.len);
+        if (rc == 0 && opt.verbose)
+            cli_note("wrote %s: kernel %zu bytes, bundle %zu bytes", out,
+                     p.kernel_size, p.bundle.len);
+        free(out);
+    }
+    free(src);
+    cli_free_payload(&p);
+    cli_free_options(&opt);
+    return rc;
+}
+
+/* cli_run_image: check the image in data and start it. */
+static int cli_run_image(const struct cli_options *opt,
+                         const unsigned char *data, size_t size)
+{
+    if (opt->include_count || opt->file_count || opt->kernel || opt->verbose)
+        return cli_usage("run: -I, --file, --kernel and -v apply only when "
+                         "running a .lua file, not the image %s.",
+                         opt->input);
+    struct cli_image img;
+    int rc = cli_image_parse(opt->input, data, size, &img);
+    if (rc != 0)
+        return rc;
+    char **argv = cli_xmalloc(sizeof(char *) * (size_t)(opt->argc + 2));
+    argv[0] = img.main_path + strlen("/app/");
+    memcpy(argv + 1, opt->argv, sizeof(char *) * (size_t)opt->argc);
+    argv[opt->argc + 1] = NULL;
+    struct lunik_run_config cfg = {
+        img.kernel, img.header.kernel_size, img.bundle,
+        img.header.bundle_size, opt->mem_size, opt->argc + 1, argv};
+    rc = cli_start(opt->target, &cfg);
+    free(argv);
+    free(img.main_path);
+    return rc;
+}
+
+/* cli_run_lua: build the app in memory and start it. */
+static int cli_run_lua(const struct cli_options *opt,
+                       const unsigned char *src, size_t len)
+{
+    struct cli_payload p = {0};
+    int rc = cli_make_payload(opt, src, len, &p);
+    if (rc == 0) {
+        char **argv = cli_xmalloc(sizeof(char *) * (size_t)(opt->argc + 2));
+        argv[0] = p.main_rel;
+        memcpy(argv + 1, opt->argv, sizeof(char *) * (size_t)opt->argc);
+        argv[opt->argc + 1] = NULL;
+        struct lunik_run_config cfg = {
+            p.kernel, p.kernel_size, p.bundle.data, p.bundle.len,
+            opt->mem_size, opt->argc + 1, argv};
+        rc = cli_start(opt->target, &cfg);
+        free(argv);
+    }
+    cli_free_payload(&p);
+    return rc;
+}
+
+/* cli_is_image_name: the input is taken as an image when it is named *.img
+ * or starts with the image magic; anything else is Lua. */
+static int cli_is_image_name(const char *path)
+{
+    size_t n = strlen(path);
+    return n >= 4 && strcmp(path + n - 4, ".img") == 0;
+}
+
+static int cli_cmd_run(int argc, char **argv)
+{
+    struct cli_options opt;
+    unsigned char *data = NULL;
+    size_t size;
+    int rc = cli_parse_options("run", argc, argv, &opt);
+    if (rc == 0 && opt.help)
+        fputs(cli_run_help, stdout);
+    else if (rc == 0 && (rc = cli_read_input(opt.input, &data, &size)) == 0)
+        rc = cli_is_image_name(opt.input) || cli_image_looks_like(data, size)
+           ? cli_run_image(&opt, data, size)
+           : cli_run_lua(&opt, data, size);
+    free(data);
+    cli_free_options(&opt);
+    return rc;
+}
+
+static int cli_cmd_inspect(int argc, char **argv)
+{
+    if (argc == 1 && (strcmp(argv[0], "--help") == 0 ||
+                      strcmp(argv[0], "-h") == 0)) {
+        fputs(cli_inspect_help, stdout);
+        return 0;
+    }
+    if (argc != 1 || argv[0][0] == '-')
+        return cli_usage("inspect takes one image file.");
+    unsigned char *data;
+    size_t size;
+    struct cli_image img;
+    int rc = cli_read_input(argv[0], &data, &size);
+    if (rc != 0)
+        return rc;
+    rc = cli_image_parse(argv[0], data, size, &img);
+    if (rc == 0)
+        cli_image_print(stdout, argv[0], size, &img);
+    free(img.main_path);
+    free(data);
+    return rc;
+}
+
+static int cli_cmd_help(int argc, char **argv)
+{
+    if (argc == 0)
+        cli_print_help();
+    else if (strcmp(argv[0], "build") == 0)
+        fputs(cli_build_help, stdout);
+    else if (strcmp(argv[0], "run") == 0)
+        fputs(cli_run_help, stdout);
+    else if (strcmp(argv[0], "inspect") == 0)
+        fputs(cli_inspect_help, stdout);
+    else
+        return cli_usage("help: unknown command '%s'.", argv[0]);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage("no command given.");
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "build") == 0)
+        return cli_cmd_build(argc - 2, argv + 2);
+    if (strcmp(cmd, "run") == 0)
+        return cli_cmd_run(argc - 2, argv + 2);
+    if (strcmp(cmd, "inspect") == 0)
+        return cli_cmd_inspect(argc - 2, argv + 2);
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+        strcmp(cmd, "-h") == 0)
+        return cli_cmd_help(argc - 2, argv + 2);
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("lunik %s (%s, image format %u)\n", CLI_VERSION, LUA_RELEASE,
+               LUNIK_IMAGE_VERSION);
+        return 0;
+    }
+    if (cmd[0] == '-')
+        return cli_usage("unknown option '%s'.", cmd);
+    return cli_usage("unknown command '%s'.", cmd);
+}

@@ -1,0 +1,190 @@
+/* options.c: command-line options of `lunik build` and `lunik run`, and memory sizes. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lunik/run.h"
+#include "cli.h"
+
+enum cli_opt_id { OPT_I, OPT_FILE, OPT_O, OPT_V, OPT_KERNEL, OPT_MEM,
+                  OPT_TARGET, OPT_HELP };
+
+#define FOR_BUILD 0x1u
+#define FOR_RUN   0x2u
+
+struct cli_optdef {
+    const char *name;           /* as typed, with its dashes */
+    int takes_value;
+    unsigned commands;          /* FOR_* */
+    enum cli_opt_id id;
+};
+
+static const struct cli_optdef cli_optdefs[] = {
+    {"-I", 1, FOR_BUILD | FOR_RUN, OPT_I},
+    {"--file", 1, FOR_BUILD | FOR_RUN, OPT_FILE},
+    {"--kernel", 1, FOR_BUILD | FOR_RUN, OPT_KERNEL},
+    {"-v", 0, FOR_BUILD | FOR_RUN, OPT_V},
+    {"--verbose", 0, FOR_BUILD | FOR_RUN, OPT_V},
+    {"-o", 1, FOR_BUILD, OPT_O},
+    {"--output", 1, FOR_BUILD, OPT_O},
+    {"--mem", 1, FOR_RUN, OPT_MEM},
+    {"--target", 1, FOR_RUN, OPT_TARGET},
+    {"-h", 0, FOR_BUILD | FOR_RUN, OPT_HELP},
+    {"--help", 0, FOR_BUILD | FOR_RUN, OPT_HELP},
+};
+
+int cli_parse_size(const char *s, uint64_t *bytes)
+{
+    uint64_t n = 0;
+    const char *p = s;
+    if (!isdigit((unsigned char)*p))
+        return -1;
+    for (; isdigit((unsigned char)*p); p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (n > (UINT64_MAX - d) / 10)
+            return -1;
+        n = n * 10 + d;
+    }
+    unsigned shift = 0;
+    switch (tolower((unsigned char)*p)) {
+    case '\0': break;
+    case 'k': shift = 10; break;
+    case 'm': shift = 20; break;
+    case 'g': shift = 30; break;
+    default: return -1;
+    }
+    if (shift != 0) {
+        p++;
+        if (strcasecmp(p, "") != 0 && strcasecmp(p, "iB") != 0)
+            return -1;
+        if (n > (UINT64_MAX >> shift))
+            return -1;
+    }
+    *bytes = n << shift;
+    return 0;
+}
+
+/*
+ * cli_match_option: the definition `arg` names, for either "--name VALUE",
+ * "--name=VALUE" or (one-letter options) "-xVALUE"; *inline_value is set to
+ * the value's start in the last two forms, else NULL.
+ */
+static const struct cli_optdef *cli_match_option(const char *arg,
+                                                 const char **inline_value)
+{
+    *inline_value = NULL;
+    for (size_t i = 0; i < sizeof cli_optdefs / sizeof cli_optdefs[0]; i++) {
+        const struct cli_optdef *d = &cli_optdefs[i];
+        size_t n = strlen(d->name);
+        if (strncmp(arg, d->name, n) != 0)
+            continue;
+        if (arg[n] == '\0')
+            return d;
+        if (d->takes_value && d->name[1] == '-' && arg[n] == '=') {
+            *inline_value = arg + n + 1;
+            return d;
+        }
+        if (d->takes_value && d->name[1] != '-') {
+            *inline_value = arg + n;
+            return d;
+        }
+    }
+    return NULL;
+}
+
+static int cli_apply_option(const char *command, const struct cli_optdef *d,
+                            const char *value, struct cli_options *opt)
+{
+    switch (d->id) {
+    case OPT_I:
+        opt->includes[opt->include_count++] = value;
+        break;
+    case OPT_FILE:
+        opt->files[opt->file_count++] = value;
+        break;
+    case OPT_O:
+        opt->output = value;
+        break;
+    case OPT_V:
+        opt->verbose = 1;
+        break;
+    case OPT_KERNEL:
+        opt->kernel = value;
+        break;
+    case OPT_HELP:
+        opt->help = 1;
+        break;
+    case OPT_MEM:
+        if (cli_parse_size(value, &opt->mem_size) != 0)
+            return cli_fail(LUNIK_EXIT_USAGE, "--mem '%s' is not a size "
+                            "(bytes, or a number with K, M or G).", value);
+        break;
+    case OPT_TARGET:
+        if (strcmp(value, "kvm") != 0 && strcmp(value, "hosted") != 0 &&
+            strcmp(value, "auto") != 0)
+            return cli_usage("%s: unknown target '%s' (kvm, hosted or "
+                             "auto).", command, value);
+        opt->target = value;
+        break;
+    }
+    return 0;
+}
+
+int cli_parse_options(const char *command, int argc, char **argv,
+                      struct cli_options *opt)
+{
+    unsigned mask = strcmp(command, "run") == 0 ? FOR_RUN : FOR_BUILD;
+    memset(opt, 0, sizeof *opt);
+    opt->mem_size = CLI_DEFAULT_MEM;
+    opt->target = "auto";
+    /* Every -I or --file takes at least one argument: argc bounds both. */
+    opt->includes = cli_xmalloc(sizeof(char *) * (size_t)(argc + 1));
+    opt->files = cli_xmalloc(sizeof(char *) * (size_t)(argc + 1));
+    int i = 0;
+    for (; i < argc; i++) {
+        const char *arg = argv[i], *value;
+        if (strcmp(arg, "--") == 0) {
+            i++;
+            break;
+        }
+        if (arg[0] != '-' || arg[1] == '\0') {
+            if (opt->input != NULL)
+                return cli_usage("%s: unexpected argument '%s'%s.", command,
+                                 arg, mask == FOR_RUN ? " (script arguments "
+                                 "go after '--')" : "");
+            opt->input = arg;
+            continue;
+        }
+        const struct cli_optdef *d = cli_match_option(arg, &value);
+        if (d == NULL || !(d->commands & mask))
+            return cli_usage("%s: unknown option '%s'.", command, arg);
+        if (d->takes_value && value == NULL) {
+            if (i + 1 >= argc)
+                return cli_usage("%s: option '%s' needs a value.", command,
+                                 arg);
+            value = argv[++i];
+        }
+        int rc = cli_apply_option(command, d, value, opt);
+        if (rc != 0)
+            return rc;
+    }
+    if (opt->help)
+        return 0;
+    if (i < argc && mask != FOR_RUN)
+        return cli_usage("%s: takes no script arguments after '--'.",
+                         command);
+    opt->argc = argc - i;
+    opt->argv = argv + i;
+    if (opt->input == NULL)
+        return cli_usage("%s: no app given (app.lua%s).", command,
+                         mask == FOR_RUN ? " or app.img" : "");
+    return 0;
+}
+
+void cli_free_options(struct cli_options *opt)
+{
+    free(opt->includes);
+    free(opt->files);
+    opt->includes = opt->files = NULL;
+}
