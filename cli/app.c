@@ -361,7 +361,11 @@ static int cli_add_file_arg(struct cli_builder *b, const char *path)
     int rc;
     if (S_ISDIR(st.st_mode)) {
         struct cli_walk top = {st.st_dev, st.st_ino, NULL};
-        rc = cli_add_tree(b, path, bpath, &top);
+        char *dir = cli_xstrdup(path);
+        for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+            dir[n - 1] = '\0';                 /* "data/" + "/x" */
+        rc = cli_add_tree(b, dir, bpath, &top);
+        free(dir);
     } else
         rc = cli_add_entry(b, path, bpath, NULL);
     free(rel);

@@ -83,8 +83,10 @@ static void cli_kvm_why(char *why, size_t n)
     int v = ioctl(fd, KVM_GET_API_VERSION, 0);
     if (v < 0)
         snprintf(why, n, "KVM_GET_API_VERSION: %s", strerror(errno));
-    else
+    else if (v != KVM_API_VERSION)
         snprintf(why, n, "KVM API version %d, not %d", v, KVM_API_VERSION);
+    else
+        snprintf(why, n, "KVM lacks what lunik needs");
     close(fd);
 }
 
