@@ -1,4 +1,4 @@
-/* app.c: turn an app, the modules it requires and its --file files into a bundle. */
+/* app.c: an app, its required modules and --file files, as a bundle. */
 #include <dirent.h>
 #include <errno.h>
 #include <libgen.h>

@@ -1,4 +1,4 @@
-/* app.h: turn an app, the modules it requires and its --file files into a bundle. */
+/* app.h: an app, its required modules and --file files, as a bundle. */
 #ifndef LUNIK_CLI_APP_H
 #define LUNIK_CLI_APP_H
 

@@ -1,4 +1,4 @@
-/* bundle.c: build, check and list file bundles (the format of include/lunik/image.h). */
+/* bundle.c: build, check and list bundles (include/lunik/image.h). */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>

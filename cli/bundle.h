@@ -1,4 +1,4 @@
-/* bundle.h: build, check and list file bundles (the format of include/lunik/image.h). */
+/* bundle.h: build, check and list bundles (include/lunik/image.h). */
 #ifndef LUNIK_CLI_BUNDLE_H
 #define LUNIK_CLI_BUNDLE_H
 

@@ -1,4 +1,4 @@
-/* cli.h: internal interfaces of the `lunik` command (cli/): buffers, errors, options. */
+/* cli.h: internals of the lunik command: buffers, errors, options. */
 #ifndef LUNIK_CLI_H
 #define LUNIK_CLI_H
 
@@ -7,7 +7,7 @@
 
 #define CLI_VERSION "0.1.0"
 
-/* The guest kernel ELF embedded by cli/kernel_blob.S (build/lunik-guest.elf). */
+/* The guest kernel ELF (build/lunik-guest.elf), embedded by kernel_blob.S. */
 extern const unsigned char cli_kernel_elf_start[];
 extern const unsigned char cli_kernel_elf_end[];
 
@@ -48,7 +48,8 @@ char *cli_xasprintf(const char *fmt, ...)
 int cli_fail(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* cli_usage: as cli_fail with LUNIK_EXIT_USAGE, adding " Try 'lunik --help'." */
+/* cli_usage: as cli_fail with LUNIK_EXIT_USAGE, adding " Try 'lunik --help'."
+ * to the line. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* cli_note: print "lunik: " and the formatted line on stderr (for -v). */

@@ -1,4 +1,4 @@
-/* image.c: write lunik images, and read them back checking every field (include/lunik/image.h). */
+/* image.c: write lunik images; read them back checking every field. */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>

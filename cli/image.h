@@ -1,4 +1,4 @@
-/* image.h: write lunik images, and read them back checking every field (include/lunik/image.h). */
+/* image.h: write lunik images; read them back checking every field. */
 #ifndef LUNIK_CLI_IMAGE_H
 #define LUNIK_CLI_IMAGE_H
 

@@ -1,4 +1,4 @@
-/* kernel_blob.S: the guest kernel ELF (build/lunik-guest.elf), embedded in the lunik command. */
+/* kernel_blob.S: the guest kernel ELF, embedded in the lunik command. */
 /*
  * LUNIK_GUEST_ELF is the kernel's path, set by cli/build.mk. The bytes lie
  * between cli_kernel_elf_start and cli_kernel_elf_end (cli/cli.h), aligned

@@ -1,4 +1,4 @@
-/* main.c: the `lunik` command: build, run and inspect images; help and version. */
+/* main.c: the lunik command: build, run, inspect, help, version. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>

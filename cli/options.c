@@ -1,4 +1,4 @@
-/* options.c: command-line options of `lunik build` and `lunik run`, and memory sizes. */
+/* options.c: options of `lunik build` and `lunik run`; memory sizes. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>

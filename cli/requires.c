@@ -1,4 +1,4 @@
-/* requires.c: find the modules a Lua source requires by name, with a small Lua lexer. */
+/* requires.c: the modules a Lua source requires, by a small lexer. */
 #include <string.h>
 
 #include "requires.h"

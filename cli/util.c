@@ -1,4 +1,4 @@
-/* util.c: byte buffers, checked allocation, error lines and file reading for the CLI. */
+/* util.c: buffers, checked allocation, error lines, file reading. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
