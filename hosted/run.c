@@ -1,0 +1,43 @@
+/* run.c: lunik_hosted_run: a lunik program in this process, the bundle as its files. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../host/host.h"
+#include "lunik/run.h"
+#include "lunik/runtime.h"
+#include "lunik/vfs.h"
+
+/*
+ * The process becomes the program: no environment but TZ=UTC (so that
+ * os.getenv and os.date answer as in the guest, which has no environment and
+ * no /etc/localtime), the bundle and an empty /tmp as its only files (through
+ * hosted/stdio.c), stdin/stdout/stderr as its console. cfg->kernel and
+ * cfg->mem_size are ignored: the program uses the process's own memory.
+ */
+int lunik_hosted_run(const struct lunik_run_config *cfg)
+{
+    int r = host_init();
+    if (r < 0) {
+        fprintf(stderr, "lunik: cannot start the hosted target: %s\n",
+                strerror(-r));
+        return LUNIK_EXIT_OSERR;
+    }
+    if (clearenv() != 0 || setenv("TZ", "UTC", 1) != 0) {
+        fprintf(stderr, "lunik: cannot set the program's environment\n");
+        return LUNIK_EXIT_OSERR;
+    }
+    tzset();
+    r = lunik_vfs_mount(cfg->bundle, cfg->bundle_size);
+    if (r == -ENOMEM) {
+        fprintf(stderr, "lunik: not enough memory for the file bundle\n");
+        return LUNIK_EXIT_OSERR;
+    }
+    if (r < 0) {
+        fprintf(stderr, "lunik: the image's file bundle is corrupt\n");
+        return LUNIK_EXIT_DATAERR;
+    }
+    return lunik_runtime_main(cfg->argc, cfg->argv);
+}

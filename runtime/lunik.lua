@@ -1,0 +1,395 @@
+-- lunik.lua: the `lunik` Lua module and the cooperative event loop (scheduler).
+--
+-- runtime.c loads this chunk once, before the app, with the C core
+-- (runtime.c: now, wait, read, exit, errwrite, target) as its argument. It
+-- registers the module as package.loaded.lunik and package.preload.lunik
+-- and returns run(main, ...), which runs the main chunk as the first handler
+-- coroutine, then the loop until no handler can fire again.
+--
+-- Invariants:
+--   * every handler runs in a fresh coroutine, listed in `kinds` (coroutine
+--     -> "main" | "timer" | "console") until it ends;
+--   * the heap holds the active timers and the sleeping handlers, ordered by
+--     (at, seq): deadline in seconds of core.now(), then creation order
+--     (FIFO among equal deadlines); entry.pos is the entry's index in the
+--     heap, nil while the entry is not in it;
+--   * `ready` holds handlers that yielded with plain coroutine.yield; they
+--     are resumed on the next loop turn.
+
+local core = ...
+
+local co_create, co_resume = coroutine.create, coroutine.resume
+local co_running, co_status = coroutine.running, coroutine.status
+local co_yield = coroutine.yield
+local traceback = debug.traceback
+local error, getmetatable, pcall = error, getmetatable, pcall
+local setmetatable, tostring, type = setmetatable, tostring, type
+local floor, find, sub = math.floor, string.find, string.sub
+local now, wait, read_console_bytes = core.now, core.wait, core.read
+local errwrite = core.errwrite
+
+local lunik = {}
+
+------------------------------------------------------------- the timer heap
+
+local heap, nheap, seq = {}, 0, 0
+
+local function before(a, b)
+    return a.at < b.at or (a.at == b.at and a.seq < b.seq)
+end
+
+local function sift_up(i)
+    local e = heap[i]
+    while i > 1 do
+        local p = i // 2
+        local pe = heap[p]
+        if not before(e, pe) then break end
+        heap[i] = pe; pe.pos = i
+        i = p
+    end
+    heap[i] = e; e.pos = i
+end
+
+local function sift_down(i)
+    local e = heap[i]
+    while true do
+        local c = 2 * i
+        if c > nheap then break end
+        if c < nheap and before(heap[c + 1], heap[c]) then c = c + 1 end
+        local ce = heap[c]
+        if not before(ce, e) then break end
+        heap[i] = ce; ce.pos = i
+        i = c
+    end
+    heap[i] = e; e.pos = i
+end
+
+-- Insert entry e with deadline `at` (seconds); it goes after every entry
+-- already in the heap with the same deadline.
+local function heap_push(e, at)
+    seq = seq + 1
+    e.at, e.seq = at, seq
+    nheap = nheap + 1
+    heap[nheap] = e
+    sift_up(nheap)
+end
+
+-- Remove entry e (which must be in the heap) in O(log n).
+local function heap_remove(e)
+    local i, last = e.pos, heap[nheap]
+    e.pos = nil
+    heap[nheap] = nil
+    nheap = nheap - 1
+    if i <= nheap then
+        heap[i] = last; last.pos = i
+        if i > 1 and before(last, heap[i // 2]) then
+            sift_up(i)
+        else
+            sift_down(i)
+        end
+    end
+end
+
+----------------------------------------------------------------- handlers
+
+local kinds = setmetatable({}, { __mode = "k" })
+local SLEEP = {}            -- yielded by lunik.sleep (private token)
+local MAIN_FAILED = {}      -- raised to end the loop after a main error
+local main_co
+local ready, nready, spare = {}, 0, {}
+local console_done          -- (co): a console handler has ended; below
+
+-- The text of an error value, as lua.c's msghandler makes it.
+local function message(e)
+    local t = type(e)
+    if t == "string" or t == "number" then return tostring(e) end
+    local mt = getmetatable(e)
+    if type(mt) == "table" and mt.__tostring then
+        local ok, s = pcall(tostring, e)
+        if ok and type(s) == "string" then return s end
+    end
+    return "(error object is a " .. t .. " value)"
+end
+
+-- Report the error `err` of the failed handler coroutine co. An error in
+-- the main chunk ends the program (run returns 1), as lua5.4 does.
+local function fail(co, err)
+    local kind = kinds[co]
+    console_done(co)
+    kinds[co] = nil
+    local text = traceback(co, message(err))
+    if co == main_co then
+        errwrite("lunik: " .. text .. "\n")
+        error(MAIN_FAILED, 0)
+    end
+    errwrite("lunik: error in " .. tostring(kind) .. " handler: " ..
+             text .. "\n")
+end
+
+-- Resume handler coroutine co until it ends, fails, sleeps or yields.
+local function resume(co, ...)
+    local ok, what = co_resume(co, ...)
+    if not ok then return fail(co, what) end
+    if co_status(co) == "dead" then
+        console_done(co)
+        kinds[co] = nil
+    elseif what ~= SLEEP then       -- plain yield: run again next turn
+        nready = nready + 1
+        ready[nready] = co
+    end                             -- asleep: its heap entry wakes it
+end
+
+-- Run fn(...) as a new handler of the given kind in a fresh coroutine.
+local function start(kind, fn, ...)
+    local co = co_create(fn)
+    kinds[co] = kind
+    return resume(co, ...)
+end
+
+------------------------------------------------------------------- timers
+
+local Timer = { __name = "lunik.timer" }
+local Registration = { __name = "lunik.registration" }
+local console_regs = {}     -- active console registrations, in order
+
+local function cancel(h)
+    local mt = getmetatable(h)
+    if mt == Timer then
+        if h.pos then heap_remove(h); return true end
+        return false
+    elseif mt == Registration then
+        for i = 1, #console_regs do
+            if console_regs[i] == h then
+                table.remove(console_regs, i)
+                h.active = false
+                return true
+            end
+        end
+        return false
+    end
+    error("bad argument #1 to 'cancel' (lunik timer or registration " ..
+          "expected, got " .. type(h) .. ")", 2)
+end
+Timer.__index = { cancel = cancel }
+Registration.__index = { cancel = cancel }
+
+local function check_fn(fn, name)
+    if type(fn) ~= "function" then
+        error("bad argument #2 to '" .. name .. "' (function expected, got " ..
+              type(fn) .. ")", 3)
+    end
+end
+
+local function check_seconds(s, name, positive)
+    if type(s) ~= "number" or s ~= s then
+        error("bad argument #1 to '" .. name .. "' (number of seconds " ..
+              "expected, got " .. (s ~= s and "nan" or type(s)) .. ")", 3)
+    elseif positive and s <= 0 then
+        error("bad argument #1 to '" .. name .. "' (interval must be > 0)", 3)
+    elseif s < 0 then
+        error("bad argument #1 to '" .. name .. "' (delay must be >= 0)", 3)
+    end
+end
+
+-- Fire every heap entry due at time t that existed when the turn began
+-- (entries made by these handlers wait for the next turn).
+local function run_timers(t)
+    local last = seq
+    while nheap > 0 do
+        local e = heap[1]
+        if e.at > t or e.seq > last then break end
+        heap_remove(e)
+        local co, every = e.co, e.every
+        if co then
+            if co_status(co) == "suspended" then resume(co) end
+        elseif every then
+            -- Next tick on the original grid; skip the ones already missed.
+            local at = e.at + every
+            if at <= t then at = at + every * (floor((t - at) / every) + 1) end
+            if at <= t then at = t + every end
+            heap_push(e, at)
+            start("timer", e.fn)
+        else
+            start("timer", e.fn)
+        end
+    end
+end
+
+------------------------------------------------------------------ console
+--
+-- Lines are delivered in input order: the handlers for a line start when
+-- every handler of the previous line has ended (one that sleeps holds back
+-- later lines, not timers). Input is read only while no line is waiting.
+
+local console_buf = ""      -- the unterminated end of the input so far
+local console_ended = false
+local lines, first, last = {}, 1, 0     -- lines waiting: lines[first..last]
+local console_busy = 0      -- console handlers started and not yet ended
+
+function console_done(co)
+    if kinds[co] == "console" then console_busy = console_busy - 1 end
+end
+
+-- Start the handlers of waiting lines while no console handler is alive.
+local function dispatch_lines()
+    while console_busy == 0 and first <= last and console_regs[1] do
+        local line = lines[first]
+        lines[first] = nil
+        first = first + 1
+        local n = #console_regs
+        local regs = n == 1 and console_regs
+                     or table.move(console_regs, 1, n, 1, {})
+        for i = 1, n do
+            if regs[i].active then
+                console_busy = console_busy + 1
+                start("console", regs[i].fn, line)
+            end
+        end
+    end
+end
+
+-- Read one chunk of console input and queue its complete lines.
+local function read_console()
+    local chunk = read_console_bytes()
+    if chunk == nil then
+        console_ended = true
+        if console_buf ~= "" then
+            last = last + 1
+            lines[last] = console_buf
+            console_buf = ""
+        end
+        return
+    end
+    local data, pos = console_buf .. chunk, 1
+    while true do
+        local nl = find(data, "\n", pos, true)
+        if not nl then break end
+        last = last + 1
+        lines[last] = sub(data, pos, nl - 1)
+        pos = nl + 1
+    end
+    console_buf = sub(data, pos)
+end
+
+--------------------------------------------------------------------- loop
+
+local function run_ready()
+    local list, n = ready, nready
+    ready, nready, spare = spare, 0, list
+    for i = 1, n do
+        local co = list[i]
+        list[i] = nil
+        if co_status(co) == "suspended" then resume(co) end
+    end
+end
+
+-- Turn until no handler can fire again: no timers, no sleeping or yielded
+-- handlers, and no console handler (or the console input has ended).
+local function loop()
+    while true do
+        if nready > 0 then run_ready() end
+        run_timers(now())
+        dispatch_lines()
+        local handled = console_regs[1] ~= nil
+        local console = handled and not console_ended and first > last and
+                        console_busy == 0
+        if nheap == 0 and nready == 0 and not console then return end
+        local deadline = nil
+        if nready > 0 then
+            deadline = 0
+        elseif nheap > 0 then
+            deadline = heap[1].at
+        end
+        if wait(deadline, console) then read_console() end
+    end
+end
+
+local function run(main, ...)
+    main_co = co_create(main)
+    kinds[main_co] = "main"
+    local ok, err = pcall(function(...)
+        resume(main_co, ...)
+        return loop()
+    end, ...)
+    if ok then return 0 end
+    if err == MAIN_FAILED then return 1 end
+    error(err, 0)
+end
+
+---------------------------------------------------------------- the module
+
+-- lunik.after(s, fn) -> timer: run fn() once, in a fresh handler
+-- coroutine, s seconds (a number >= 0) from now. Errors on a bad argument.
+function lunik.after(s, fn)
+    check_seconds(s, "after")
+    check_fn(fn, "after")
+    local t = setmetatable({ fn = fn }, Timer)
+    heap_push(t, now() + s)
+    return t
+end
+
+-- lunik.every(s, fn) -> timer: run fn() every s seconds (s > 0), first at
+-- now + s, each in a fresh handler coroutine. Ticks stay on the grid
+-- now + k*s (no drift); ticks missed while the loop was busy are skipped,
+-- not run in a burst. Active until cancelled.
+function lunik.every(s, fn)
+    check_seconds(s, "every", true)
+    check_fn(fn, "every")
+    local t = setmetatable({ fn = fn, every = s }, Timer)
+    heap_push(t, now() + s)
+    return t
+end
+
+-- lunik.cancel(h) / h:cancel() -> boolean: stop a timer (from after or
+-- every) or a registration (from on). Returns true if h was still active
+-- (a one-shot timer that has fired is not). Errors on any other value.
+lunik.cancel = cancel
+
+-- lunik.on(event, fn) -> registration. Events: "console": fn(line) runs
+-- in a fresh handler coroutine for each line of console input, without its
+-- "\n"; a last unterminated line is delivered at the end of input. An
+-- unknown event name is an error.
+function lunik.on(event, fn)
+    if event ~= "console" then
+        error("bad argument #1 to 'on' (unknown event " ..
+              (type(event) == "string" and ("'" .. event .. "'")
+               or type(event)) .. "; known: 'console')", 2)
+    end
+    check_fn(fn, "on")
+    local reg = setmetatable({ fn = fn, event = event, active = true },
+                             Registration)
+    console_regs[#console_regs + 1] = reg
+    return reg
+end
+
+-- lunik.sleep(s): suspend the calling handler for s seconds (>= 0) while
+-- other handlers run; returns nothing. Error when called outside a lunik
+-- handler coroutine (the main chunk and every event handler are ones;
+-- coroutines they create are not).
+function lunik.sleep(s)
+    check_seconds(s, "sleep")
+    local co, is_main = co_running()
+    if is_main or not kinds[co] then
+        error("lunik.sleep: not inside a lunik handler coroutine", 2)
+    end
+    local e = { co = co }
+    heap_push(e, now() + s)
+    co_yield(SLEEP)
+    if e.pos then heap_remove(e) end    -- resumed early by other code
+end
+
+-- lunik.now() -> seconds (float) on the monotonic clock, since the runtime
+-- started; never goes backwards. Resolution 1 us or better.
+lunik.now = now
+
+-- lunik.exit([code]): flush io.stdout, io.stderr (every C stream) and end
+-- the program with code: an integer 0..255, or a boolean (true = 0,
+-- false = 1), as os.exit; default 0. Never returns.
+lunik.exit = core.exit
+
+-- lunik.target() -> "kvm" | "hosted": where the program runs.
+lunik.target = core.target
+
+package.loaded.lunik = lunik
+package.preload.lunik = function() return lunik end
+return run

@@ -1,0 +1,230 @@
+/* runtime.c: lunik_runtime_main: the Lua state, its C core and the app's start. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lauxlib.h"
+#include "lua.h"
+#include "lualib.h"
+
+#include "lunik/platform.h"
+#include "lunik/runtime.h"
+
+/* runtime/lunik.lua, embedded by runtime/lunik_lua.S. */
+extern const char lunik_runtime_lua[];
+extern const char lunik_runtime_lua_end[];
+
+#define RT_PACKAGE_PATH "./?.lua;./?/init.lua;/lib/lua/?.lua;/lib/lua/?/init.lua"
+#define RT_CONSOLE_CHUNK 4096   /* bytes read from the console per call */
+
+static uint64_t rt_start_ns;    /* plat_clock_monotonic() at start-up */
+
+/* --------------------------------------------- the C core (lunik.lua) */
+
+/* core.now() -> seconds (float) since rt_start_ns, monotonic. */
+static int core_now(lua_State *L)
+{
+    uint64_t ns = plat_clock_monotonic() - rt_start_ns;
+    lua_pushnumber(L, (lua_Number)ns / 1e9);
+    return 1;
+}
+
+/* Seconds on core_now()'s clock -> a plat_yield() deadline (ns). */
+static uint64_t rt_deadline_ns(lua_Number s)
+{
+    if (!(s > 0))
+        return 0;                           /* already due */
+    lua_Number ns = ceil(s * 1e9);
+    if (ns >= (lua_Number)(UINT64_MAX - rt_start_ns))
+        return UINT64_MAX;
+    return rt_start_ns + (uint64_t)ns;
+}
+
+/*
+ * core.wait(deadline, console) -> boolean: flush stdout, then sleep until
+ * the deadline (seconds of core.now(); nil = none) or, when console is
+ * true, console input. True when console input (or its end) is waiting.
+ */
+static int core_wait(lua_State *L)
+{
+    uint64_t deadline = UINT64_MAX;
+    if (!lua_isnoneornil(L, 1))
+        deadline = rt_deadline_ns(luaL_checknumber(L, 1));
+    uint32_t events = lua_toboolean(L, 2) ? PLAT_READY_CONSOLE : 0;
+    fflush(stdout);
+    uint32_t ready = plat_yield(deadline, events);
+    lua_pushboolean(L, (ready & PLAT_READY_CONSOLE) != 0);
+    return 1;
+}
+
+/* core.read() -> string: waiting console bytes ("" if none), nil at end. */
+static int core_read(lua_State *L)
+{
+    char buf[RT_CONSOLE_CHUNK];
+    long n = plat_console_read(buf, sizeof(buf));
+    if (n == PLAT_EOF)
+        lua_pushnil(L);
+    else
+        lua_pushlstring(L, buf, n > 0 ? (size_t)n : 0);
+    return 1;
+}
+
+/* core.exit([code]): lunik.exit, documented in lunik.lua. */
+static int core_exit(lua_State *L)
+{
+    int status;
+    if (lua_isboolean(L, 1)) {
+        status = lua_toboolean(L, 1) ? 0 : 1;
+    } else {
+        lua_Integer code = luaL_optinteger(L, 1, 0);
+        luaL_argcheck(L, code >= 0 && code <= 255, 1,
+                      "exit code must be 0..255");
+        status = (int)code;
+    }
+    fflush(NULL);
+    plat_exit(status);
+}
+
+/* core.errwrite(s): write s to stderr at once. */
+static int core_errwrite(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    fwrite(s, 1, n, stderr);
+    fflush(stderr);
+    return 0;
+}
+
+/* core.target() -> "kvm" | "hosted" (plat_target()). */
+static int core_target(lua_State *L)
+{
+    lua_pushstring(L, plat_target());
+    return 1;
+}
+
+static const luaL_Reg rt_core[] = {
+    { "now", core_now },
+    { "wait", core_wait },
+    { "read", core_read },
+    { "exit", core_exit },
+    { "errwrite", core_errwrite },
+    { "target", core_target },
+    { NULL, NULL },
+};
+
+/* ------------------------------------ what a unikernel does not have */
+
+/* os.execute(cmd): an error; os.execute() is false (no shell), as
+ * system(NULL) returning 0. */
+static int rt_execute(lua_State *L)
+{
+    if (lua_isnoneornil(L, 1)) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    return luaL_error(L, "os.execute is not available in a lunik unikernel");
+}
+
+static int rt_popen(lua_State *L)
+{
+    return luaL_error(L, "io.popen is not available in a lunik unikernel");
+}
+
+/* Replace lib[name] (lib a global table) with f. */
+static void rt_replace(lua_State *L, const char *lib, const char *name,
+                       lua_CFunction f)
+{
+    lua_getglobal(L, lib);
+    lua_pushcfunction(L, f);
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
+}
+
+/* -------------------------------------------------------------- start */
+
+static void rt_set_paths(lua_State *L)
+{
+    lua_getglobal(L, "package");
+    lua_pushliteral(L, RT_PACKAGE_PATH);
+    lua_setfield(L, -2, "path");
+    lua_pushliteral(L, "");
+    lua_setfield(L, -2, "cpath");
+    lua_pop(L, 1);
+}
+
+/* The global `arg`, as lua.c makes it: arg[0] the script, arg[1..]. */
+static void rt_set_arg(lua_State *L, int argc, char **argv)
+{
+    lua_createtable(L, argc, 1);
+    for (int i = 0; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i);
+    }
+    lua_setglobal(L, "arg");
+}
+
+/* Load lunik.lua with the core; leaves its run function on the stack. */
+static void rt_load_scheduler(lua_State *L)
+{
+    size_t n = (size_t)(lunik_runtime_lua_end - lunik_runtime_lua);
+    if (luaL_loadbufferx(L, lunik_runtime_lua, n, "=[lunik]", "t") != LUA_OK)
+        lua_error(L);
+    luaL_newlib(L, rt_core);
+    lua_call(L, 1, 1);
+}
+
+/* Protected body of lunik_runtime_main: returns its status as an integer. */
+static int rt_pmain(lua_State *L)
+{
+    int argc = (int)lua_tointeger(L, 1);
+    char **argv = lua_touserdata(L, 2);
+    lua_gc(L, LUA_GCSTOP);
+    luaL_openlibs(L);
+    lua_gc(L, LUA_GCRESTART);
+    lua_gc(L, LUA_GCGEN, 0, 0);             /* as lua.c (Lua 5.4) */
+    rt_set_paths(L);
+    rt_replace(L, "os", "execute", rt_execute);
+    rt_replace(L, "io", "popen", rt_popen);
+    rt_set_arg(L, argc, argv);
+    rt_load_scheduler(L);
+    if (luaL_loadfilex(L, argv[0], NULL) != LUA_OK) {
+        fprintf(stderr, "lunik: %s\n", lua_tostring(L, -1));
+        lua_pushinteger(L, 1);
+        return 1;
+    }
+    luaL_checkstack(L, argc, "too many arguments");
+    for (int i = 1; i < argc; i++)
+        lua_pushstring(L, argv[i]);
+    lua_call(L, argc, 1);                   /* run(main, ...) */
+    return 1;
+}
+
+int lunik_runtime_main(int argc, char **argv)
+{
+    if (argc < 1 || !argv || !argv[0]) {
+        fputs("lunik: no program to run\n", stderr);
+        return 1;
+    }
+    rt_start_ns = plat_clock_monotonic();
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        fputs("lunik: cannot create the Lua state: not enough memory\n",
+              stderr);
+        return 1;
+    }
+    lua_pushcfunction(L, rt_pmain);
+    lua_pushinteger(L, argc);
+    lua_pushlightuserdata(L, argv);
+    int status = 1;
+    if (lua_pcall(L, 2, 1, 0) == LUA_OK) {
+        status = (int)lua_tointeger(L, -1);
+    } else {
+        const char *msg = lua_tostring(L, -1);
+        fprintf(stderr, "lunik: internal error: %s\n",
+                msg ? msg : "(no message)");
+    }
+    lua_close(L);
+    fflush(stdout);
+    return status;
+}
