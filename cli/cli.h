@@ -57,10 +57,28 @@ void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * cli_read_file: read the whole regular file at path into a new buffer
- * (NUL-terminated, the NUL not counted in *size). Returns 0, or an errno
- * value (ENOENT, EACCES, EISDIR for a directory, ...) with nothing allocated.
+ * (NUL-terminated, the NUL not counted in *size), or a pipe to its end.
+ * Returns 0, or an errno value (ENOENT, EACCES, EISDIR for a directory,
+ * EINVAL for a device or socket) with nothing allocated.
  */
 int cli_read_file(const char *path, unsigned char **data, size_t *size);
+
+/* A whole file in memory: mapped (mmap(2)) or, failing that, read. */
+struct cli_file {
+    unsigned char *data;        /* read-only while mapped */
+    size_t size;                /* bytes */
+    int mapped;                 /* 1: munmap on release; 0: free */
+};
+
+/*
+ * cli_map_file: map the whole file at path read-only (MAP_PRIVATE,
+ * MAP_POPULATE: one system call, no copy), or read it as cli_read_file
+ * does when it cannot be mapped (empty, a pipe). Returns 0, or an errno
+ * value with f empty. Release with cli_unmap_file.
+ */
+int cli_map_file(const char *path, struct cli_file *f);
+
+void cli_unmap_file(struct cli_file *f);
 
 /* Options of `build` and `run`, as parsed from the command line. */
 struct cli_options {

@@ -155,10 +155,9 @@ static void cli_free_payload(struct cli_payload *p)
 }
 
 /* cli_read_input: the whole input file, or NOINPUT after one line. */
-static int cli_read_input(const char *path, unsigned char **data,
-                          size_t *size)
+static int cli_read_input(const char *path, struct cli_file *f)
 {
-    int e = cli_read_file(path, data, size);
+    int e = cli_map_file(path, f);
     if (e != 0)
         return cli_fail(LUNIK_EXIT_NOINPUT, "%s: %s", path, strerror(e));
     return 0;
@@ -179,13 +178,12 @@ static int cli_cmd_build(int argc, char **argv)
 {
     struct cli_options opt;
     struct cli_payload p = {0};
-    unsigned char *src = NULL;
-    size_t len;
+    struct cli_file src = {0};
     int rc = cli_parse_options("build", argc, argv, &opt);
     if (rc == 0 && opt.help)
         fputs(cli_build_help, stdout);
-    else if (rc == 0 && (rc = cli_read_input(opt.input, &src, &len)) == 0)
-        rc = cli_make_payload(&opt, src, len, &p);
+    else if (rc == 0 && (rc = cli_read_input(opt.input, &src)) == 0)
+        rc = cli_make_payload(&opt, src.data, src.size, &p);
     if (rc == 0 && !opt.help) {
         char *out = opt.output ? cli_xstrdup(opt.output)
                                : cli_default_output(opt.input);
@@ -196,7 +194,7 @@ static int cli_cmd_build(int argc, char **argv)
                      p.kernel_size, p.bundle.len);
         free(out);
     }
-    free(src);
+    cli_unmap_file(&src);
     cli_free_payload(&p);
     cli_free_options(&opt);
     return rc;
@@ -259,16 +257,16 @@ static int cli_is_image_name(const char *path)
 static int cli_cmd_run(int argc, char **argv)
 {
     struct cli_options opt;
-    unsigned char *data = NULL;
-    size_t size;
+    struct cli_file in = {0};
     int rc = cli_parse_options("run", argc, argv, &opt);
     if (rc == 0 && opt.help)
         fputs(cli_run_help, stdout);
-    else if (rc == 0 && (rc = cli_read_input(opt.input, &data, &size)) == 0)
-        rc = cli_is_image_name(opt.input) || cli_image_looks_like(data, size)
-           ? cli_run_image(&opt, data, size)
-           : cli_run_lua(&opt, data, size);
-    free(data);
+    else if (rc == 0 && (rc = cli_read_input(opt.input, &in)) == 0)
+        rc = cli_is_image_name(opt.input) ||
+             cli_image_looks_like(in.data, in.size)
+           ? cli_run_image(&opt, in.data, in.size)
+           : cli_run_lua(&opt, in.data, in.size);
+    cli_unmap_file(&in);
     cli_free_options(&opt);
     return rc;
 }
@@ -282,17 +280,16 @@ static int cli_cmd_inspect(int argc, char **argv)
     }
     if (argc != 1 || argv[0][0] == '-')
         return cli_usage("inspect takes one image file.");
-    unsigned char *data;
-    size_t size;
+    struct cli_file in;
     struct cli_image img;
-    int rc = cli_read_input(argv[0], &data, &size);
+    int rc = cli_read_input(argv[0], &in);
     if (rc != 0)
         return rc;
-    rc = cli_image_parse(argv[0], data, size, &img);
+    rc = cli_image_parse(argv[0], in.data, in.size, &img);
     if (rc == 0)
-        cli_image_print(stdout, argv[0], size, &img);
+        cli_image_print(stdout, argv[0], in.size, &img);
     free(img.main_path);
-    free(data);
+    cli_unmap_file(&in);
     return rc;
 }
 

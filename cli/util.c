@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -135,13 +136,14 @@ int cli_read_file(const char *path, unsigned char **data, size_t *size)
     struct stat st;
     int e = fstat(fd, &st) != 0 ? errno
           : S_ISDIR(st.st_mode) ? EISDIR
-          : !S_ISREG(st.st_mode) ? EINVAL : 0;
+          : !S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) ? EINVAL : 0;
     if (e != 0) {
         close(fd);
         return e;
     }
     struct cli_buf b = {0};
-    cli_buf_append(&b, NULL, (size_t)st.st_size + 1);  /* reserve */
+    if (S_ISREG(st.st_mode))
+        cli_buf_append(&b, NULL, (size_t)st.st_size + 1);  /* reserve */
     b.len = 0;
     unsigned char chunk[65536];
     for (;;) {
@@ -163,4 +165,36 @@ int cli_read_file(const char *path, unsigned char **data, size_t *size)
     *data = b.data;
     *size = b.len - 1;
     return 0;
+}
+
+int cli_map_file(const char *path, struct cli_file *f)
+{
+    memset(f, 0, sizeof *f);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    struct stat st;
+    int e = fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+    if (e == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ,
+                       MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        if (p != MAP_FAILED) {
+            f->data = p;
+            f->size = (size_t)st.st_size;
+            f->mapped = 1;
+        }
+    }
+    close(fd);
+    if (e == 0 && !f->mapped)           /* empty, a pipe, or mmap refused */
+        e = cli_read_file(path, &f->data, &f->size);
+    return e;
+}
+
+void cli_unmap_file(struct cli_file *f)
+{
+    if (f->mapped)
+        munmap(f->data, f->size);
+    else
+        free(f->data);
+    memset(f, 0, sizeof *f);
 }
