@@ -190,7 +190,8 @@ static int cli_add_module(struct cli_builder *b, const char *name)
     size_t len;
     int e = cli_read_file(fs, &src, &len);
     if (e != 0)
-        rc = cli_fail(LUNIK_EXIT_NOINPUT, "%s: %s", fs, strerror(e));
+        rc = cli_fail(LUNIK_EXIT_NOINPUT, "%s: %s", fs,
+                      cli_file_error(e));
     else {
         if (b->opt->verbose)
             cli_note("module %s: %s -> %s", name, fs, bpath);
@@ -266,7 +267,8 @@ static int cli_add_raw_file(struct cli_builder *b, const char *fs,
     size_t size;
     int e = cli_read_file(fs, &data, &size);
     if (e != 0)
-        return cli_fail(LUNIK_EXIT_NOINPUT, "%s: %s", fs, strerror(e));
+        return cli_fail(LUNIK_EXIT_NOINPUT, "%s: %s", fs,
+                        cli_file_error(e));
     if (cli_bundle_add(&b->bundle, bpath, data, size, 0) != 0 &&
         b->opt->verbose)
         cli_note("%s: %s is already bundled, skipped", fs, bpath);

@@ -63,6 +63,10 @@ void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int cli_read_file(const char *path, unsigned char **data, size_t *size);
 
+/* cli_file_error: the message for an errno value from cli_read_file or
+ * cli_map_file: strerror(3)'s, or "Not a regular file" for EINVAL. */
+const char *cli_file_error(int e);
+
 /* A whole file in memory: mapped (mmap(2)) or, failing that, read. */
 struct cli_file {
     unsigned char *data;        /* read-only while mapped */

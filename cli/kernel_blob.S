@@ -1,8 +1,9 @@
 /* kernel_blob.S: the guest kernel ELF, embedded in the lunik command. */
 /*
- * LUNIK_GUEST_ELF is the kernel's path, set by cli/build.mk. The bytes lie
- * between cli_kernel_elf_start and cli_kernel_elf_end (cli/cli.h), aligned
- * to 4096 bytes so that the monitor can copy ELF segments from page offsets.
+ * LUNIK_GUEST_ELF is the kernel's path, set by cli/build.mk: that of
+ * build/lunik-guest.elf less its debug sections. The bytes lie between
+ * cli_kernel_elf_start and cli_kernel_elf_end (cli/cli.h), aligned to 4096
+ * bytes so that the monitor may copy ELF segments from page offsets.
  */
     .section .rodata.lunik_kernel, "a"
     .balign 4096

@@ -127,7 +127,7 @@ static int cli_load_kernel(const struct cli_options *opt,
     int e = cli_read_file(opt->kernel, &p->kernel_file, &p->kernel_size);
     if (e != 0)
         return cli_fail(LUNIK_EXIT_NOINPUT, "%s: %s", opt->kernel,
-                        strerror(e));
+                        cli_file_error(e));
     char why[128];
     if (cli_kernel_check(p->kernel_file, p->kernel_size, why, sizeof why))
         return cli_fail(LUNIK_EXIT_DATAERR, "--kernel %s: %s", opt->kernel,
@@ -159,7 +159,8 @@ static int cli_read_input(const char *path, struct cli_file *f)
 {
     int e = cli_map_file(path, f);
     if (e != 0)
-        return cli_fail(LUNIK_EXIT_NOINPUT, "%s: %s", path, strerror(e));
+        return cli_fail(LUNIK_EXIT_NOINPUT, "%s: %s", path,
+                        cli_file_error(e));
     return 0;
 }
 

@@ -128,6 +128,11 @@ void cli_note(const char *fmt, ...)
     va_end(ap);
 }
 
+const char *cli_file_error(int e)
+{
+    return e == EINVAL ? "Not a regular file" : strerror(e);
+}
+
 int cli_read_file(const char *path, unsigned char **data, size_t *size)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
