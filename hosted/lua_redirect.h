@@ -1,4 +1,4 @@
-/* lua_redirect.h: sends the host Lua library's file-name calls to the VFS (hosted/stdio.c). */
+/* lua_redirect.h: sends the host Lua library's file-name calls to the VFS. */
 #ifndef LUNIK_LUA_REDIRECT_H
 #define LUNIK_LUA_REDIRECT_H
 

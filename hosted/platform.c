@@ -1,4 +1,4 @@
-/* platform.c: the hosted target's platform.h over the Linux back ends of host/. */
+/* platform.c: the hosted target's platform.h over host/'s Linux back ends. */
 #include <stdlib.h>
 
 #include "../host/host.h"

@@ -1,4 +1,4 @@
-/* run.c: lunik_hosted_run: a lunik program in this process, the bundle as its files. */
+/* run.c: lunik_hosted_run: a program in this process, the bundle as files. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* stdio.c: C streams over VFS handles (fopencookie(3)) for the hosted Lua library. */
+/* stdio.c: C streams over VFS handles (fopencookie(3)) for hosted Lua. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* runtime.c: lunik_runtime_main: the Lua state, its C core and the app's start. */
+/* runtime.c: lunik_runtime_main: the Lua state, its C core, the app start. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,7 +15,8 @@
 extern const char lunik_runtime_lua[];
 extern const char lunik_runtime_lua_end[];
 
-#define RT_PACKAGE_PATH "./?.lua;./?/init.lua;/lib/lua/?.lua;/lib/lua/?/init.lua"
+#define RT_PACKAGE_PATH \
+    "./?.lua;./?/init.lua;/lib/lua/?.lua;/lib/lua/?/init.lua"
 #define RT_CONSOLE_CHUNK 4096   /* bytes read from the console per call */
 
 static uint64_t rt_start_ns;    /* plat_clock_monotonic() at start-up */

@@ -1,4 +1,4 @@
-/* vfs.c: the in-memory file tree (read-only bundle + writable /tmp) of vfs.h. */
+/* vfs.c: the in-memory file tree of vfs.h: read-only bundle + writable /tmp. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
