@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lua.h"
@@ -175,6 +176,14 @@ static char *cli_default_output(const char *input)
     return cli_xasprintf("%.*s.img", (int)n, name);
 }
 
+/* cli_same_file: 1 if both paths name one existing file (stat(2)). */
+static int cli_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+           sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 static int cli_cmd_build(int argc, char **argv)
 {
     struct cli_options opt;
@@ -188,7 +197,9 @@ static int cli_cmd_build(int argc, char **argv)
     if (rc == 0 && !opt.help) {
         char *out = opt.output ? cli_xstrdup(opt.output)
                                : cli_default_output(opt.input);
-        rc = cli_image_write(out, p.kernel, p.kernel_size, p.bundle.data,
+        rc = cli_same_file(out, opt.input)
+           ? cli_usage("build: the image %s would overwrite the app.", out)
+           : cli_image_write(out, p.kernel, p.kernel_size, p.bundle.data,
                              p.bundle.len);
         if (rc == 0 && opt.verbose)
             cli_note("wrote %s: kernel %zu bytes, bundle %zu bytes", out,
