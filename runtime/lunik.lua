@@ -347,8 +347,9 @@ lunik.cancel = cancel
 
 -- lunik.on(event, fn) -> registration. Events: "console": fn(line) runs
 -- in a fresh handler coroutine for each line of console input, without its
--- "\n"; a last unterminated line is delivered at the end of input. An
--- unknown event name is an error.
+-- "\n"; a last unterminated line is delivered at the end of input. Lines
+-- arrive in order: a line's handlers start once every handler of the line
+-- before has ended. An unknown event name is an error.
 function lunik.on(event, fn)
     if event ~= "console" then
         error("bad argument #1 to 'on' (unknown event " ..
