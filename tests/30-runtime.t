@@ -91,7 +91,7 @@ timing	true" "timers fire in deadline order, FIFO on ties, cancel works on $t"
     run_lunik run "$scratch/isolate.lua" --target "$t"
     ok $rc "a failing handler does not stop the program on $t"
     is "$out" "healthy ran every time	true	true" "healthy handlers run every time on $t"
-    like "$err" "isolate.lua:5: boom 1" "the handler error names file:line on $t"
+    like "$err" "isolate.lua:6: boom 1" "the handler error names file:line on $t"
     like "$err" "stack traceback:" "the handler error has a traceback on $t"
 
     run_lunik run "$scratch/sleepy.lua" --target "$t"
@@ -191,8 +191,8 @@ write outside /tmp	nil	data/new.txt: Read-only file system	30
 tmpname	true
 tmp	abc|42|more|	3
 rename	true	true
-remove	true	/tmp/y.txt: No such file or directory
-missing	nope.txt: No such file or directory
+remove	true	/tmp/y.txt: No such file or directory	2
+missing	nope.txt: No such file or directory	2
 shell	false
 getenv	nil
 date	1970
