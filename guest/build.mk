@@ -1,1 +1,58 @@
-# guest/build.mk: (filled in by the guest work)
+# guest/build.mk: the guest libOS (kernel of the kvm target), its unit tests
+# and the misbehaving test kernels.
+
+GUEST_SRCS += guest/entry.S guest/exceptions.S guest/cpu.c guest/boot.c \
+    guest/platform.c guest/mem.c guest/fd.c guest/sys.c guest/main.c
+
+# One static ELF linked at LUNIK_KERNEL_BASE (hypercall.h), entered at
+# lunik_guest_entry, which then runs musl's own _start.
+GUEST_LDFLAGS += -Wl,-Ttext-segment=0x100000 -Wl,-e,lunik_guest_entry \
+    -Wl,-z,norelro -Wl,--build-id=none
+
+# System-call names for the shim's "unsupported" log, from the kernel's
+# own list: "#define __NR_read 0" becomes '[0] = "read",'.
+GUEST_GEN := $(B)/guest/gen
+UNISTD_64 := /usr/include/x86_64-linux-gnu/asm/unistd_64.h
+$(GUEST_GEN)/syscall_names.h: $(UNISTD_64) guest/build.mk
+	@mkdir -p $(@D)
+	awk '/^#define __NR_[a-z0-9_]+[ \t]+[0-9]+/ { n = $$2; \
+	    sub(/^__NR_/, "", n); printf "    [%s] = \"%s\",\n", $$3, n }' \
+	    $< > $@.tmp && mv $@.tmp $@
+
+$(B)/guest/guest/sys.o: $(GUEST_GEN)/syscall_names.h
+$(B)/guest/guest/sys.o: GUEST_CFLAGS += -I$(GUEST_GEN)
+
+# Unit tests: the shim's portable parts (memory, descriptors, dispatch)
+# compiled natively, with the real VFS.
+GUEST_TEST_CFLAGS := $(HOST_CFLAGS) -I$(GUEST_GEN) -Iguest \
+    -fsanitize=address,undefined -no-pie
+
+$(B)/tests/guest_mem_test: tests/unit/guest_mem_test.c guest/mem.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(GUEST_TEST_CFLAGS) -o $@ $^
+
+$(B)/tests/guest_syscall_test: tests/unit/guest_syscall_test.c guest/sys.c \
+    guest/fd.c guest/mem.c vfs/vfs.c $(GUEST_GEN)/syscall_names.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(GUEST_TEST_CFLAGS) -o $@ $(filter %.c,$^)
+
+TEST_PROGS += $(B)/tests/guest_mem_test $(B)/tests/guest_syscall_test
+
+# Misbehaving kernels for the monitor's tests (tests/50-guest-faults.t).
+FAULT_KERNELS := bad_hypercall triple_fault divide_error
+FAULT_KIND_bad_hypercall := 1
+FAULT_KIND_triple_fault := 2
+FAULT_KIND_divide_error := 3
+FAULT_CFLAGS := -O2 -std=gnu11 -Wall -Wextra -Iinclude -ffreestanding \
+    -fno-pie -fno-stack-protector -nostdlib -static -no-pie \
+    -Wl,-Ttext-segment=0x100000 -Wl,-e,fault_entry -Wl,--build-id=none
+
+$(B)/tests/%.elf: guest/faults/fault_kernel.c guest/cpu.c guest/cpu.h \
+    guest/exceptions.S include/lunik/hypercall.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(FAULT_CFLAGS) -DFAULT_KIND=$(FAULT_KIND_$*) -o $@ \
+	    guest/faults/fault_kernel.c guest/cpu.c guest/exceptions.S
+
+TEST_PROGS_DEPS += $(FAULT_KERNELS:%=$(B)/tests/%.elf)
+guest-fault-kernels: $(FAULT_KERNELS:%=$(B)/tests/%.elf)
+.PHONY: guest-fault-kernels

@@ -1,1 +1,5 @@
-# monitor/build.mk: (filled in by the monitor work)
+# monitor/build.mk: the KVM monitor inside the `lunik` command.
+HOST_SRCS += monitor/vm.c monitor/layout.c monitor/hypercall.c monitor/run.c
+
+# The monitor includes the shared back ends as "host/host.h".
+$(B)/host/monitor/%.o: private HOST_CFLAGS += -I.
