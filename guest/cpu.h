@@ -1,0 +1,48 @@
+/* cpu.h: x86_64 instructions and CPU set-up the guest libOS uses. */
+#ifndef LUNIK_GUEST_CPU_H
+#define LUNIK_GUEST_CPU_H
+
+#include <stdint.h>
+
+#include "lunik/hypercall.h"
+
+/*
+ * guest_cpu_init: load the guest's own GDT (the monitor's selectors plus a
+ * TSS whose IST1 stack serves every exception), an IDT for vectors 0..31
+ * that reports faults to the monitor (LUNIK_HC_ABORT), and the system-call
+ * MSRs (EFER.SCE, STAR, FMASK, and LSTAR = syscall_entry, the handler of
+ * the `syscall` instruction). Needs no C library; run first.
+ */
+void guest_cpu_init(void (*syscall_entry)(void));
+
+/* guest_cpu_panic: stop the VM with a libOS message (LUNIK_ABORT_PANIC).
+ * The monitor prints it with the caller's RIP. */
+_Noreturn void guest_cpu_panic(const char *msg);
+
+/* guest_cpu_set_fs_base: IA32_FS_BASE = base (the TLS pointer). */
+void guest_cpu_set_fs_base(uint64_t base);
+
+/* guest_cpu_random: fill p with n random bytes: RDRAND when CPUID has it,
+ * else a generator seeded from the TSC. */
+void guest_cpu_random(void *p, unsigned long n);
+
+/* guest_hypercall: make hypercall nr with argument struct arg, which must
+ * lie below 4 GiB (its GPA is sent as 32 bits). */
+static inline void guest_hypercall(unsigned nr, void *arg)
+{
+    __asm__ volatile("outl %0, %w1"
+                     : : "a"((uint32_t)(uintptr_t)arg),
+                       "Nd"((uint16_t)LUNIK_HYPERCALL_PORT(nr))
+                     : "memory");
+}
+
+/* guest_rdtsc: the time-stamp counter (RDTSC). */
+static inline uint64_t guest_rdtsc(void)
+{
+    uint32_t lo, hi;
+
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+
+#endif

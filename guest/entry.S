@@ -1,0 +1,70 @@
+/* entry.S: the guest's CPU entry points: boot, the syscall instruction, exceptions. */
+
+#include "lunik/hypercall.h"
+#include "boot.h"
+
+    .text
+
+/*
+ * lunik_guest_entry: the ELF entry point. The monitor starts the vCPU here in
+ * 64-bit mode with paging and SSE on, rsp = LUNIK_STACK_TOP, interrupts off.
+ * Sets up the CPU, builds musl's initial stack and jumps to musl's _start.
+ */
+    .globl lunik_guest_entry
+    .type lunik_guest_entry, @function
+lunik_guest_entry:
+    xor %ebp, %ebp
+    mov $(LUNIK_STACK_TOP - GUEST_BOOT_STACK_ROOM), %esp
+    lea guest_syscall_entry(%rip), %rdi
+    call guest_cpu_init
+    mov $LUNIK_STACK_TOP, %edi
+    call guest_boot_stack           /* rax = argc's address, 16-aligned */
+    mov %rax, %rsp
+    xor %edx, %edx                  /* no dynamic-linker fini function */
+    jmp _start
+    .size lunik_guest_entry, . - lunik_guest_entry
+
+/*
+ * guest_syscall_entry: IA32_LSTAR. The CPU left rcx = return RIP, r11 =
+ * RFLAGS, stayed on the caller's stack (ring 0 to ring 0). Preserve all but
+ * rax, rcx, r11 (Linux ABI), SSE state included; nestable, as the shim may
+ * call malloc, which issues system calls again.
+ */
+    .globl guest_syscall_entry
+    .type guest_syscall_entry, @function
+guest_syscall_entry:
+    lea -128(%rsp), %rsp            /* step over the caller's red zone */
+    push %rcx
+    push %r11
+    push %rbp
+    mov %rsp, %rbp
+    and $-16, %rsp
+    sub $512, %rsp
+    fxsave (%rsp)
+    push %r9                        /* long args[6], args[0] lowest */
+    push %r8
+    push %r10
+    push %rdx
+    push %rsi
+    push %rdi
+    mov %eax, %edi
+    mov %rsp, %rsi
+    call guest_sys_dispatch         /* rax = result or -errno */
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %r10
+    pop %r8
+    pop %r9
+    fxrstor (%rsp)
+    mov %rbp, %rsp
+    pop %rbp
+    pop %r11
+    pop %rcx
+    push %r11
+    popfq                           /* restore RFLAGS below the red zone */
+    lea 128(%rsp), %rsp             /* lea keeps the flags */
+    jmp *%rcx
+    .size guest_syscall_entry, . - guest_syscall_entry
+
+    .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,170 @@
+/* hypercall.c: serve the guest's hypercalls, checking every guest address first. */
+#include "monitor.h"
+
+#include <inttypes.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+
+#include "host/host.h"
+#include "lunik/hypercall.h"
+
+void *mon_guest_ptr(const struct mon_vm *vm, uint64_t gpa, uint64_t len,
+                    const char *what)
+{
+    if (gpa > vm->mem_size || len > vm->mem_size - gpa) {
+        fprintf(stderr, "lunik: guest error: %s 0x%" PRIx64 "+%" PRIu64
+                " is outside guest memory (%" PRIu64 " bytes) at RIP 0x%"
+                PRIx64 "\n", what, gpa, len, vm->mem_size, mon_vm_rip(vm));
+        return NULL;
+    }
+    return vm->mem + gpa;
+}
+
+/* The argument struct of a hypercall: a checked pointer, or NULL. */
+#define HC_ARGS(vm, gpa, type, what) \
+    ((type *)mon_guest_ptr((vm), (gpa), sizeof(type), (what)))
+
+static int hc_write(struct mon_vm *vm, uint64_t gpa)
+{
+    struct lunik_hc_write *w =
+        HC_ARGS(vm, gpa, struct lunik_hc_write, "console write arguments");
+    const void *data;
+
+    if (w == NULL)
+        return LUNIK_EXIT_GUEST;
+    data = mon_guest_ptr(vm, w->data, w->len, "console write buffer");
+    if (data == NULL)
+        return LUNIK_EXIT_GUEST;
+    host_console_write(w->stream == 1 ? 1 : 2, data, w->len);
+    return -1;
+}
+
+static int hc_read(struct mon_vm *vm, uint64_t gpa)
+{
+    struct lunik_hc_read *r =
+        HC_ARGS(vm, gpa, struct lunik_hc_read, "console read arguments");
+    void *data;
+
+    if (r == NULL)
+        return LUNIK_EXIT_GUEST;
+    data = mon_guest_ptr(vm, r->data, r->len, "console read buffer");
+    if (data == NULL)
+        return LUNIK_EXIT_GUEST;
+    r->ret = host_console_read(data, r->len);
+    return -1;
+}
+
+static int hc_yield(struct mon_vm *vm, uint64_t gpa)
+{
+    struct lunik_hc_yield *y =
+        HC_ARGS(vm, gpa, struct lunik_hc_yield, "yield arguments");
+    uint64_t now, timeout = UINT64_MAX;
+
+    if (y == NULL)
+        return LUNIK_EXIT_GUEST;
+    if (y->deadline_ns != UINT64_MAX) {
+        now = host_clock_monotonic();
+        timeout = y->deadline_ns > now ? y->deadline_ns - now : 0;
+    }
+    y->ready = host_wait(timeout, y->events & LUNIK_EVENT_CONSOLE);
+    y->monotonic_ns = host_clock_monotonic();
+    y->wall_ns = host_clock_wall();
+    return -1;
+}
+
+static int hc_clock(struct mon_vm *vm, uint64_t gpa)
+{
+    struct lunik_hc_clock *c =
+        HC_ARGS(vm, gpa, struct lunik_hc_clock, "clock arguments");
+
+    if (c == NULL)
+        return LUNIK_EXIT_GUEST;
+    c->monotonic_ns = host_clock_monotonic();
+    c->wall_ns = host_clock_wall();
+    return -1;
+}
+
+static int hc_exit(struct mon_vm *vm, uint64_t gpa)
+{
+    struct lunik_hc_exit *e =
+        HC_ARGS(vm, gpa, struct lunik_hc_exit, "exit arguments");
+
+    return e == NULL ? LUNIK_EXIT_GUEST : (int)(e->status & 0xff);
+}
+
+static const char *const exception_names[32] = {
+    [0] = "divide error (#DE)", [1] = "debug exception (#DB)",
+    [2] = "non-maskable interrupt (NMI)", [3] = "breakpoint (#BP)",
+    [4] = "overflow (#OF)", [5] = "bound range exceeded (#BR)",
+    [6] = "invalid opcode (#UD)", [7] = "device not available (#NM)",
+    [8] = "double fault (#DF)", [10] = "invalid TSS (#TS)",
+    [11] = "segment not present (#NP)", [12] = "stack-segment fault (#SS)",
+    [13] = "general protection fault (#GP)", [14] = "page fault (#PF)",
+    [16] = "x87 floating-point error (#MF)", [17] = "alignment check (#AC)",
+    [18] = "machine check (#MC)", [19] = "SIMD floating-point error (#XM)",
+    [20] = "virtualization exception (#VE)",
+    [21] = "control protection exception (#CP)",
+};
+
+/* What a page fault's address suggests, for the report. */
+static const char *fault_hint(uint64_t cr2)
+{
+    if (cr2 < 4096)
+        return ", a NULL pointer";
+    if (cr2 >= LUNIK_GUARD_GPA && cr2 < LUNIK_GUARD_GPA + 4096)
+        return ", stack overflow";
+    return "";
+}
+
+static int hc_abort(struct mon_vm *vm, uint64_t gpa)
+{
+    struct lunik_hc_abort *a =
+        HC_ARGS(vm, gpa, struct lunik_hc_abort, "abort arguments");
+    const char *msg;
+
+    if (a == NULL)
+        return LUNIK_EXIT_GUEST;
+    if (a->vector == LUNIK_ABORT_PANIC) {
+        uint64_t n = a->msg_len > 200 ? 200 : a->msg_len;
+        msg = mon_guest_ptr(vm, a->msg, n, "panic message");
+        if (msg != NULL)
+            fprintf(stderr, "lunik: guest fault: libOS panic: %.*s at RIP "
+                    "0x%" PRIx64 "\n", (int)n, msg, a->rip);
+        return LUNIK_EXIT_GUEST;
+    }
+    if (a->vector == 14) {
+        fprintf(stderr, "lunik: guest fault: page fault (#PF) at RIP 0x%"
+                PRIx64 " (address 0x%" PRIx64 "%s)\n", a->rip, a->cr2,
+                fault_hint(a->cr2));
+    } else if (a->vector < 32 && exception_names[a->vector] != NULL) {
+        fprintf(stderr, "lunik: guest fault: %s at RIP 0x%" PRIx64
+                " (error code 0x%" PRIx64 ")\n", exception_names[a->vector],
+                a->rip, a->error_code);
+    } else {
+        fprintf(stderr, "lunik: guest fault: exception %" PRIu64 " at RIP 0x%"
+                PRIx64 "\n", a->vector, a->rip);
+    }
+    return LUNIK_EXIT_GUEST;
+}
+
+int mon_hypercall(struct mon_vm *vm)
+{
+    static int (*const calls[LUNIK_HC_COUNT])(struct mon_vm *, uint64_t) = {
+        [LUNIK_HC_WRITE] = hc_write, [LUNIK_HC_READ] = hc_read,
+        [LUNIK_HC_YIELD] = hc_yield, [LUNIK_HC_CLOCK] = hc_clock,
+        [LUNIK_HC_EXIT] = hc_exit, [LUNIK_HC_ABORT] = hc_abort,
+    };
+    struct kvm_run *run = vm->run;
+    unsigned port = run->io.port, nr = port - LUNIK_HYPERCALL_BASE;
+
+    if (run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 4 ||
+        run->io.count != 1 || port < LUNIK_HYPERCALL_BASE ||
+        nr >= LUNIK_HC_COUNT) {
+        fprintf(stderr, "lunik: guest error: %s of %u byte(s) on I/O port "
+                "0x%x, which is not a hypercall, at RIP 0x%" PRIx64 "\n",
+                run->io.direction == KVM_EXIT_IO_OUT ? "output" : "input",
+                (unsigned)run->io.size, port, mon_vm_rip(vm));
+        return LUNIK_EXIT_GUEST;
+    }
+    return calls[nr](vm, *(uint32_t *)((uint8_t *)run + run->io.data_offset));
+}

@@ -1,0 +1,96 @@
+/* monitor.h: the KVM monitor's internal interface: one VM, one vCPU, its memory. */
+#ifndef LUNIK_MONITOR_H
+#define LUNIK_MONITOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lunik/run.h"
+
+struct kvm_run;
+
+/* One virtual machine. Guest memory is mem[0 .. mem_size), GPA 0 first. */
+struct mon_vm {
+    int kvm_fd, vm_fd, vcpu_fd;         /* -1 when not open */
+    uint8_t *mem;                       /* host mapping of guest memory */
+    uint64_t mem_size;                  /* bytes, a multiple of 4 KiB */
+    struct kvm_run *run;                /* the vCPU's shared kvm_run page */
+    size_t run_size;                    /* bytes mapped at run */
+    uint64_t entry;                     /* kernel entry point (GPA) */
+    uint64_t tsc_khz;                   /* 0 if KVM cannot tell */
+};
+
+/* Where the kernel ELF's PT_LOAD segments land. */
+struct mon_kernel {
+    uint64_t entry;                     /* e_entry */
+    uint64_t end;                       /* first GPA after the last segment */
+};
+
+/*
+ * mon_vm_create: open /dev/kvm, create the VM, its memory (mem_size bytes,
+ * MAP_NORESERVE) and one vCPU with the host's supported CPUID (KVM API 4.2,
+ * 4.8, 4.35, 4.46). Returns 0, or prints one line "lunik: ..." and returns
+ * LUNIK_EXIT_OSERR; vm is then safe to mon_vm_destroy().
+ */
+int mon_vm_create(struct mon_vm *vm, uint64_t mem_size);
+
+/*
+ * mon_vm_start_cpu: put the vCPU in 64-bit long mode (paging with the page
+ * tables at LUNIK_PAGE_TABLE_GPA, SSE on, EFER.SCE) at vm->entry with the
+ * stack at LUNIK_STACK_TOP (KVM API 4.13, 4.14). 0, or prints and returns
+ * LUNIK_EXIT_OSERR.
+ */
+int mon_vm_start_cpu(struct mon_vm *vm);
+
+/* mon_vm_destroy: release everything mon_vm_create() made. */
+void mon_vm_destroy(struct mon_vm *vm);
+
+/* mon_vm_rip: the vCPU's RIP (KVM_GET_REGS), or 0 if it cannot be read. */
+uint64_t mon_vm_rip(const struct mon_vm *vm);
+
+/*
+ * mon_check_kernel: check the guest kernel ELF (x86_64 executable, every
+ * PT_LOAD inside the file and at or above LUNIK_KERNEL_BASE, the entry in
+ * an executable segment) and fill k. 0, or prints one line and returns
+ * LUNIK_EXIT_DATAERR.
+ */
+int mon_check_kernel(const void *elf, size_t size, struct mon_kernel *k);
+
+/*
+ * mon_min_mem: bytes of guest memory cfg needs: kernel, argv, bundle and
+ * a minimum heap, rounded up to 1 MiB.
+ */
+uint64_t mon_min_mem(const struct lunik_run_config *cfg,
+                     const struct mon_kernel *k);
+
+/*
+ * mon_load: write into guest memory the GDT, page tables, kernel segments,
+ * argv, the bundle and the boot info (layout in hypercall.h). Call after
+ * mon_check_kernel() and with mem_size >= mon_min_mem().
+ */
+void mon_load(struct mon_vm *vm, const struct lunik_run_config *cfg,
+              const struct mon_kernel *k);
+
+/*
+ * mon_guest_ptr: the host address of guest memory [gpa, gpa+len), or NULL
+ * after printing "lunik: guest error: WHAT 0x...+N is outside guest memory
+ * (M bytes) at RIP 0x...". Every guest address goes through here.
+ */
+void *mon_guest_ptr(const struct mon_vm *vm, uint64_t gpa, uint64_t len,
+                    const char *what);
+
+/*
+ * mon_hypercall: serve the hypercall the vCPU just made (KVM_EXIT_IO;
+ * hypercall.h). Returns -1 to resume the guest, or a status to end with:
+ * the guest's exit status, or LUNIK_EXIT_GUEST after printing the fault.
+ */
+int mon_hypercall(struct mon_vm *vm);
+
+/*
+ * mon_run_loop: run the vCPU (KVM_RUN, KVM API 4.10) until the guest exits
+ * or faults. Returns the guest's status, or LUNIK_EXIT_GUEST after printing
+ * the reason and the guest RIP, or LUNIK_EXIT_OSERR.
+ */
+int mon_run_loop(struct mon_vm *vm);
+
+#endif

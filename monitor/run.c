@@ -1,0 +1,130 @@
+/* run.c: lunik_kvm_run: boot a program in a KVM VM and run it to its end. */
+#include "monitor.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <stdlib.h>
+
+#include "host/host.h"
+#include "lunik/hypercall.h"
+
+#define MIB ((uint64_t)1024 * 1024)
+
+/* "--mem 3M": the size as the user most likely wrote it. */
+static void print_size(char *buf, size_t n, uint64_t bytes)
+{
+    if (bytes % MIB == 0)
+        snprintf(buf, n, "%" PRIu64 "M", bytes / MIB);
+    else if (bytes % 1024 == 0)
+        snprintf(buf, n, "%" PRIu64 "K", bytes / 1024);
+    else
+        snprintf(buf, n, "%" PRIu64, bytes);
+}
+
+static int check_mem(const struct lunik_run_config *cfg,
+                     const struct mon_kernel *k)
+{
+    uint64_t need = mon_min_mem(cfg, k);
+    char size[32];
+
+    print_size(size, sizeof size, cfg->mem_size);
+    if (cfg->mem_size > LUNIK_MEM_MAX) {
+        fprintf(stderr, "lunik: --mem %s is too large for the kvm target: "
+                "it takes at most %" PRIu64 "M\n", size, LUNIK_MEM_MAX / MIB);
+        return LUNIK_EXIT_USAGE;
+    }
+    if (cfg->mem_size < need) {
+        fprintf(stderr, "lunik: --mem %s is too small for this image: it "
+                "needs at least %" PRIu64 " MiB\n", size, need / MIB);
+        return LUNIK_EXIT_NOMEM;
+    }
+    return 0;
+}
+
+static int guest_fault(const struct mon_vm *vm, const char *what)
+{
+    fprintf(stderr, "lunik: guest fault: %s at RIP 0x%" PRIx64 "\n", what,
+            mon_vm_rip(vm));
+    return LUNIK_EXIT_GUEST;
+}
+
+/* A VM exit other than a hypercall: report it. Returns LUNIK_EXIT_GUEST. */
+static int unexpected_exit(const struct mon_vm *vm)
+{
+    const struct kvm_run *run = vm->run;
+    char what[160];
+
+    switch (run->exit_reason) {
+    case KVM_EXIT_SHUTDOWN:
+        return guest_fault(vm, "triple fault (KVM_EXIT_SHUTDOWN)");
+    case KVM_EXIT_HLT:
+        return guest_fault(vm, "the vCPU halted (KVM_EXIT_HLT)");
+    case KVM_EXIT_MMIO:
+        snprintf(what, sizeof what, "access to address 0x%" PRIx64
+                 ", outside guest memory (%" PRIu64 " bytes) "
+                 "(KVM_EXIT_MMIO)", (uint64_t)run->mmio.phys_addr,
+                 vm->mem_size);
+        return guest_fault(vm, what);
+    case KVM_EXIT_FAIL_ENTRY:
+        snprintf(what, sizeof what, "the vCPU could not enter the guest "
+                 "(KVM_EXIT_FAIL_ENTRY, hardware reason 0x%" PRIx64 ")",
+                 (uint64_t)run->fail_entry.hardware_entry_failure_reason);
+        return guest_fault(vm, what);
+    case KVM_EXIT_INTERNAL_ERROR:
+        if (getenv("LUNIK_DEBUG")) { struct kvm_sregs sr; ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sr); fprintf(stderr, "cr0=%llx cr4=%llx efer=%llx tr.type=%d ndata=%u d0=%llx d1=%llx d2=%llx\n", sr.cr0, sr.cr4, sr.efer, sr.tr.type, run->internal.ndata, run->internal.data[0], run->internal.data[1], run->internal.data[2]); }
+        snprintf(what, sizeof what, "KVM internal error (suberror %u)",
+                 run->internal.suberror);
+        return guest_fault(vm, what);
+    default:
+        snprintf(what, sizeof what, "unexpected VM exit %u",
+                 run->exit_reason);
+        return guest_fault(vm, what);
+    }
+}
+
+int mon_run_loop(struct mon_vm *vm)
+{
+    for (;;) {
+        int r;
+        if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            fprintf(stderr, "lunik: KVM_RUN failed: %s\n", strerror(errno));
+            return LUNIK_EXIT_OSERR;
+        }
+        if (vm->run->exit_reason != KVM_EXIT_IO)
+            return unexpected_exit(vm);
+        if ((r = mon_hypercall(vm)) >= 0)
+            return r;
+    }
+}
+
+int lunik_kvm_run(const struct lunik_run_config *cfg)
+{
+    struct mon_kernel k;
+    struct mon_vm vm;
+    int r;
+
+    if ((r = mon_check_kernel(cfg->kernel, cfg->kernel_size, &k)) != 0)
+        return r;
+    if ((r = check_mem(cfg, &k)) != 0)
+        return r;
+    if (host_init() < 0) {
+        fprintf(stderr, "lunik: cannot set up the console and timers: %s\n",
+                strerror(errno));
+        return LUNIK_EXIT_OSERR;
+    }
+    r = mon_vm_create(&vm, cfg->mem_size / 4096 * 4096);
+    if (r == 0) {
+        mon_load(&vm, cfg, &k);
+        r = mon_vm_start_cpu(&vm);
+    }
+    if (r == 0)
+        r = mon_run_loop(&vm);
+    mon_vm_destroy(&vm);
+    return r;
+}
