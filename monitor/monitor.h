@@ -18,6 +18,7 @@ struct mon_vm {
     size_t run_size;                    /* bytes mapped at run */
     uint64_t entry;                     /* kernel entry point (GPA) */
     uint64_t tsc_khz;                   /* 0 if KVM cannot tell */
+    int has_xsave;                      /* CPUID.1:ECX.XSAVE */
 };
 
 /* Where the kernel ELF's PT_LOAD segments land. */

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <stdlib.h>
 
 #include "host/host.h"
 #include "lunik/hypercall.h"
@@ -75,7 +74,9 @@ static int unexpected_exit(const struct mon_vm *vm)
                  (uint64_t)run->fail_entry.hardware_entry_failure_reason);
         return guest_fault(vm, what);
     case KVM_EXIT_INTERNAL_ERROR:
-        if (getenv("LUNIK_DEBUG")) { struct kvm_sregs sr; ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sr); fprintf(stderr, "cr0=%llx cr4=%llx efer=%llx tr.type=%d ndata=%u d0=%llx d1=%llx d2=%llx\n", sr.cr0, sr.cr4, sr.efer, sr.tr.type, run->internal.ndata, run->internal.data[0], run->internal.data[1], run->internal.data[2]); }
+        if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
+            return guest_fault(vm, "KVM could not emulate a guest instruction "
+                               "(KVM_EXIT_INTERNAL_ERROR, emulation failure)");
         snprintf(what, sizeof what, "KVM internal error (suberror %u)",
                  run->internal.suberror);
         return guest_fault(vm, what);

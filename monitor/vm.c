@@ -22,6 +22,8 @@
 #define CR4_PAE 0x20u
 #define CR4_OSFXSR 0x200u
 #define CR4_OSXMMEXCPT 0x400u
+#define CR4_OSXSAVE 0x40000u
+#define XCR0_X87_SSE 0x3u             /* x87 and SSE state (XSETBV) */
 #define EFER_SCE 0x1u
 #define EFER_LME 0x100u
 #define EFER_LMA 0x400u
@@ -64,6 +66,10 @@ static int set_cpuid(struct mon_vm *vm)
         n *= 2;
     }
     r = ioctl(vm->vcpu_fd, KVM_SET_CPUID2, c);
+    for (uint32_t i = 0; i < c->nent; i++) {
+        if (c->entries[i].function == 1)
+            vm->has_xsave = (c->entries[i].ecx >> 26) & 1;
+    }
     free(c);
     return r < 0 ? os_error("KVM_SET_CPUID2") : 0;
 }
@@ -150,6 +156,18 @@ static void set_segments(struct kvm_sregs *s)
     s->idt.limit = 0;
 }
 
+/* With CR4.OSXSAVE on, SSE instructions fault unless XCR0 enables the SSE
+ * state: enable x87 and SSE (KVM API 4.43, KVM_SET_XCRS). */
+static int set_xcr0(struct mon_vm *vm)
+{
+    struct kvm_xcrs x = { .nr_xcrs = 1 };
+
+    x.xcrs[0].xcr = 0;
+    x.xcrs[0].value = XCR0_X87_SSE;
+    return ioctl(vm->vcpu_fd, KVM_SET_XCRS, &x) < 0 ? os_error("KVM_SET_XCRS")
+                                                   : 0;
+}
+
 int mon_vm_start_cpu(struct mon_vm *vm)
 {
     struct kvm_sregs s;
@@ -160,10 +178,13 @@ int mon_vm_start_cpu(struct mon_vm *vm)
     set_segments(&s);
     s.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
     s.cr3 = LUNIK_PAGE_TABLE_GPA;
-    s.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    s.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT |
+            (vm->has_xsave ? CR4_OSXSAVE : 0);
     s.efer = EFER_LME | EFER_LMA | EFER_SCE;
     if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s) < 0)
         return os_error("KVM_SET_SREGS");
+    if (vm->has_xsave && set_xcr0(vm) != 0)
+        return LUNIK_EXIT_OSERR;
     regs.rip = vm->entry;
     regs.rsp = LUNIK_STACK_TOP;
     regs.rdi = LUNIK_BOOT_INFO_GPA;
