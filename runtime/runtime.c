@@ -132,6 +132,49 @@ static int rt_popen(lua_State *L)
     return luaL_error(L, "io.popen is not available in a lunik unikernel");
 }
 
+/* os.setlocale(locale [, category]): as stock Lua, but the only locales
+ * are "C", "POSIX" and "C.UTF-8" ("" selects "C"): the image carries no
+ * locale data, so any other name fails (returns nil) on every target, as
+ * on a Linux host without that locale installed. The stock function is
+ * upvalue 1. */
+static int rt_setlocale(lua_State *L)
+{
+    const char *name = luaL_optstring(L, 1, NULL);
+    static const char *const known[] = {
+        "", "C", "POSIX", "C.UTF-8", "C.utf8", NULL
+    };
+
+    if (name != NULL) {
+        int i = 0;
+        while (known[i] != NULL && strcmp(known[i], name) != 0)
+            i++;
+        if (known[i] == NULL) {
+            luaL_checkoption(L, 2, "all", (const char *const[]){ "all",
+                "collate", "ctype", "monetary", "numeric", "time", NULL });
+            luaL_pushfail(L);
+            return 1;
+        }
+        if (name[0] == '\0') {
+            lua_pushliteral(L, "C");
+            lua_replace(L, 1);
+        }
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* Wrap os.setlocale with rt_setlocale. */
+static void rt_wrap_setlocale(lua_State *L)
+{
+    lua_getglobal(L, "os");
+    lua_getfield(L, -1, "setlocale");
+    lua_pushcclosure(L, rt_setlocale, 1);
+    lua_setfield(L, -2, "setlocale");
+    lua_pop(L, 1);
+}
+
 /* Replace lib[name] (lib a global table) with f. */
 static void rt_replace(lua_State *L, const char *lib, const char *name,
                        lua_CFunction f)
@@ -187,6 +230,7 @@ static int rt_pmain(lua_State *L)
     rt_set_paths(L);
     rt_replace(L, "os", "execute", rt_execute);
     rt_replace(L, "io", "popen", rt_popen);
+    rt_wrap_setlocale(L);
     rt_set_arg(L, argc, argv);
     rt_load_scheduler(L);
     if (luaL_loadfilex(L, argv[0], NULL) != LUA_OK) {
