@@ -27,7 +27,7 @@ GUEST_CFLAGS := $(COMMON_CFLAGS) -D_GNU_SOURCE -DLUNIK_GUEST -MMD -MP \
     -fno-stack-protector -fno-omit-frame-pointer
 
 # Lua: every library file but the stand-alone interpreter and compiler.
-LUA_CFLAGS := -DLUA_USE_POSIX -DDEB_HOST_MULTIARCH='"x86_64-linux-gnu"' \
+LUA_CFLAGS := -DLUA_USE_POSIX \
     -Wno-sign-compare -Wno-implicit-fallthrough
 LUA_NAMES := $(filter-out lua luac,$(basename $(notdir $(wildcard $(LUA_DIR)/*.c))))
 GUEST_LUA_OBJS := $(LUA_NAMES:%=$(B)/guest/lua/%.o)
@@ -64,19 +64,19 @@ $(B)/lunik-guest.elf: $(GUEST_OBJS) $(GUEST_LUA_OBJS)
 $(B)/lunik: $(HOST_OBJS) $(HOST_LUA_OBJS)
 	$(HOST_CC) -no-pie -o $@ $^ $(HOST_LDLIBS)
 
-$(LUA_DIR)/lua.h:
+$(LUA_DIR)/lua.h $(LUA_DIR)/lua5.4-deb-multiarch.h:
 	scripts/setup.sh
 
-$(B)/guest/lua/%.o: $(LUA_DIR)/%.c | $(LUA_DIR)/lua.h
+$(B)/guest/lua/%.o: $(LUA_DIR)/%.c | $(LUA_DIR)/lua.h $(LUA_DIR)/lua5.4-deb-multiarch.h
 	@mkdir -p $(@D)
 	$(GUEST_CC) $(GUEST_CFLAGS) $(LUA_CFLAGS) -c $< -o $@
 
-$(B)/host/lua/%.o: $(LUA_DIR)/%.c hosted/lua_redirect.h | $(LUA_DIR)/lua.h
+$(B)/host/lua/%.o: $(LUA_DIR)/%.c hosted/lua_redirect.h | $(LUA_DIR)/lua.h $(LUA_DIR)/lua5.4-deb-multiarch.h
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) $(LUA_CFLAGS) -include hosted/lua_redirect.h \
 	    -c $< -o $@
 
-$(B)/guest/%.o: %.c | $(LUA_DIR)/lua.h
+$(B)/guest/%.o: %.c | $(LUA_DIR)/lua.h $(LUA_DIR)/lua5.4-deb-multiarch.h
 	@mkdir -p $(@D)
 	$(GUEST_CC) $(GUEST_CFLAGS) -I$(LUA_DIR) -c $< -o $@
 
@@ -84,7 +84,7 @@ $(B)/guest/%.o: %.S
 	@mkdir -p $(@D)
 	$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
 
-$(B)/host/%.o: %.c | $(LUA_DIR)/lua.h
+$(B)/host/%.o: %.c | $(LUA_DIR)/lua.h $(LUA_DIR)/lua5.4-deb-multiarch.h
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) -I$(LUA_DIR) -c $< -o $@
 
