@@ -115,6 +115,49 @@ else
     note_kvm_skip "--mem too small"
 fi
 
+# Module discovery: -I directories, init.lua packages, transitive requires,
+# optional modules that are nowhere to be found.
+write mods/app.lua <<'LUA'
+local has_lpeg_like = pcall(require, "surely_not_installed_anywhere")
+local pkg = require("pkg")
+print(pkg.name, require "pkg.leaf".value, has_lpeg_like)
+LUA
+write inc/pkg/init.lua <<'LUA'
+return { name = "pkg via init.lua", leaf = require 'pkg.leaf' }
+LUA
+write inc/pkg/leaf.lua <<'LUA'
+return { value = 42 }
+LUA
+run_lunik build "$scratch/mods/app.lua" -I "$scratch/inc" -o "$scratch/mods.img"
+ok $rc "build finds modules on -I paths"
+run_lunik inspect "$scratch/mods.img"
+like "$out" "/lib/lua/pkg/init.lua" "a package's init.lua is bundled"
+like "$out" "/lib/lua/pkg/leaf.lua" "a module required by a module is bundled"
+for t in $(targets); do
+    run_lunik run "$scratch/mods.img" --target "$t"
+    is "$out" "pkg via init.lua	42	false" "bundled modules load on $t"
+done
+
+# --file: directories recursively, paths kept; nothing outside the app's dir.
+write tree/app.lua <<'LUA'
+for _, p in ipairs { "conf/a.txt", "conf/deep/b.txt" } do
+    print(p, io.open(p):read("a"))
+end
+LUA
+printf 'A' >"$scratch/a.txt"
+mkdir -p "$scratch/tree/conf/deep"
+printf 'one' >"$scratch/tree/conf/a.txt"
+printf 'two' >"$scratch/tree/conf/deep/b.txt"
+for t in $(targets); do
+    (cd "$scratch/tree" && timeout 60 "$LUNIK" run app.lua --file conf \
+        --target "$t" >"$scratch/o" 2>&1)
+    is "$(cat "$scratch/o")" "conf/a.txt	one
+conf/deep/b.txt	two" "a --file directory is bundled recursively on $t"
+done
+run_lunik build "$scratch/tree/app.lua" --file "$scratch/a.txt" -o "$scratch/t.img"
+is "$rc" 64 "a --file outside the app's directory is a usage error"
+like "$err" "a.txt" "the outside --file is named"
+
 # Script arguments reach arg.
 write args.lua <<'LUA'
 print(#arg, arg[1], arg[2], select("#", ...))
