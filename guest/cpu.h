@@ -26,13 +26,16 @@ void guest_cpu_set_fs_base(uint64_t base);
  * else a generator seeded from the TSC. */
 void guest_cpu_random(void *p, unsigned long n);
 
-/* guest_hypercall: make hypercall nr with argument struct arg, which must
- * lie below 4 GiB (its GPA is sent as 32 bits). */
+/*
+ * guest_hypercall: make hypercall nr with argument struct arg: one 8-byte
+ * store of arg's GPA to the hypercall page, which KVM turns into
+ * KVM_EXIT_MMIO (hypercall.h). Returns when the monitor resumes the vCPU.
+ */
 static inline void guest_hypercall(unsigned nr, void *arg)
 {
-    __asm__ volatile("outl %0, %w1"
-                     : : "a"((uint32_t)(uintptr_t)arg),
-                       "Nd"((uint16_t)LUNIK_HYPERCALL_PORT(nr))
+    __asm__ volatile("movq %0, (%1)"
+                     : : "r"((uint64_t)(uintptr_t)arg),
+                       "r"((uint64_t)LUNIK_HYPERCALL_ADDR(nr))
                      : "memory");
 }
 

@@ -4,6 +4,8 @@
 #include <inttypes.h>
 #include <linux/kvm.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
 
 #include "host/host.h"
 #include "lunik/hypercall.h"
@@ -116,11 +118,21 @@ static const char *fault_hint(uint64_t cr2)
     return "";
 }
 
+/* CR2, which the guest cannot read at CPL 3 (KVM API 4.13); 0 if
+ * unknown. */
+static uint64_t vcpu_cr2(const struct mon_vm *vm)
+{
+    struct kvm_sregs s;
+
+    return ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0 ? 0 : s.cr2;
+}
+
 static int hc_abort(struct mon_vm *vm, uint64_t gpa)
 {
     struct lunik_hc_abort *a =
         HC_ARGS(vm, gpa, struct lunik_hc_abort, "abort arguments");
     const char *msg;
+    uint64_t cr2;
 
     if (a == NULL)
         return LUNIK_EXIT_GUEST;
@@ -133,9 +145,10 @@ static int hc_abort(struct mon_vm *vm, uint64_t gpa)
         return LUNIK_EXIT_GUEST;
     }
     if (a->vector == 14) {
+        cr2 = vcpu_cr2(vm);
         fprintf(stderr, "lunik: guest fault: page fault (#PF) at RIP 0x%"
-                PRIx64 " (address 0x%" PRIx64 "%s)\n", a->rip, a->cr2,
-                fault_hint(a->cr2));
+                PRIx64 " (address 0x%" PRIx64 "%s)\n", a->rip, cr2,
+                fault_hint(cr2));
     } else if (a->vector < 32 && exception_names[a->vector] != NULL) {
         fprintf(stderr, "lunik: guest fault: %s at RIP 0x%" PRIx64
                 " (error code 0x%" PRIx64 ")\n", exception_names[a->vector],
@@ -147,24 +160,85 @@ static int hc_abort(struct mon_vm *vm, uint64_t gpa)
     return LUNIK_EXIT_GUEST;
 }
 
+/* A canonical 48-bit virtual address (bits 63..47 all equal). */
+static int canonical(uint64_t a)
+{
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+static int hc_set_tls(struct mon_vm *vm, uint64_t gpa)
+{
+    struct lunik_hc_set_tls *t =
+        HC_ARGS(vm, gpa, struct lunik_hc_set_tls, "set-TLS arguments");
+    struct kvm_sregs s;
+
+    if (t == NULL)
+        return LUNIK_EXIT_GUEST;
+    if (!canonical(t->fs_base)) {
+        fprintf(stderr, "lunik: guest error: TLS pointer 0x%" PRIx64 " is "
+                "not a canonical address at RIP 0x%" PRIx64 "\n",
+                t->fs_base, mon_vm_rip(vm));
+        return LUNIK_EXIT_GUEST;
+    }
+    if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0)
+        return mon_os_error("KVM_GET_SREGS");
+    s.fs.base = t->fs_base;
+    if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s) < 0)
+        return mon_os_error("KVM_SET_SREGS");
+    return -1;
+}
+
+#define MSR_LSTAR 0xc0000082u
+#define MSR_FMASK 0xc0000084u
+
+static int hc_syscall_entry(struct mon_vm *vm, uint64_t gpa)
+{
+    struct lunik_hc_syscall_entry *e = HC_ARGS(
+        vm, gpa, struct lunik_hc_syscall_entry, "syscall-entry arguments");
+    struct {
+        struct kvm_msrs head;
+        struct kvm_msr_entry e[2];
+    } m = { .head.nmsrs = 2 };
+
+    if (e == NULL)
+        return LUNIK_EXIT_GUEST;
+    if (!canonical(e->entry)) {
+        fprintf(stderr, "lunik: guest error: system-call entry 0x%" PRIx64
+                " is not a canonical address at RIP 0x%" PRIx64 "\n",
+                e->entry, mon_vm_rip(vm));
+        return LUNIK_EXIT_GUEST;
+    }
+    m.e[0] = (struct kvm_msr_entry){ .index = MSR_LSTAR, .data = e->entry };
+    m.e[1] = (struct kvm_msr_entry){ .index = MSR_FMASK,
+                                     .data = e->fmask & 0xffffffffu };
+    if (ioctl(vm->vcpu_fd, KVM_SET_MSRS, &m) != 2)
+        return mon_os_error("KVM_SET_MSRS");
+    return -1;
+}
+
 int mon_hypercall(struct mon_vm *vm)
 {
     static int (*const calls[LUNIK_HC_COUNT])(struct mon_vm *, uint64_t) = {
         [LUNIK_HC_WRITE] = hc_write, [LUNIK_HC_READ] = hc_read,
         [LUNIK_HC_YIELD] = hc_yield, [LUNIK_HC_CLOCK] = hc_clock,
         [LUNIK_HC_EXIT] = hc_exit, [LUNIK_HC_ABORT] = hc_abort,
+        [LUNIK_HC_SET_TLS] = hc_set_tls,
+        [LUNIK_HC_SYSCALL_ENTRY] = hc_syscall_entry,
     };
     struct kvm_run *run = vm->run;
-    unsigned port = run->io.port, nr = port - LUNIK_HYPERCALL_BASE;
+    uint64_t addr = run->mmio.phys_addr, off = addr - LUNIK_HYPERCALL_GPA;
+    uint64_t arg;
 
-    if (run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 4 ||
-        run->io.count != 1 || port < LUNIK_HYPERCALL_BASE ||
-        nr >= LUNIK_HC_COUNT) {
-        fprintf(stderr, "lunik: guest error: %s of %u byte(s) on I/O port "
-                "0x%x, which is not a hypercall, at RIP 0x%" PRIx64 "\n",
-                run->io.direction == KVM_EXIT_IO_OUT ? "output" : "input",
-                (unsigned)run->io.size, port, mon_vm_rip(vm));
+    if (!run->mmio.is_write || run->mmio.len != 8 ||
+        addr < LUNIK_HYPERCALL_GPA || off % 8 != 0 ||
+        off / 8 >= LUNIK_HC_COUNT) {
+        fprintf(stderr, "lunik: guest error: %s of %u byte(s) at address "
+                "0x%" PRIx64 ", outside guest memory (%" PRIu64 " bytes) and "
+                "not a hypercall, at RIP 0x%" PRIx64 "\n",
+                run->mmio.is_write ? "write" : "read",
+                (unsigned)run->mmio.len, addr, vm->mem_size, mon_vm_rip(vm));
         return LUNIK_EXIT_GUEST;
     }
-    return calls[nr](vm, *(uint32_t *)((uint8_t *)run + run->io.data_offset));
+    memcpy(&arg, run->mmio.data, sizeof arg);
+    return calls[off / 8](vm, arg);
 }

@@ -17,12 +17,17 @@
 
 #define PTE_P 0x1ull
 #define PTE_RW 0x2ull
+#define PTE_US 0x4ull                   /* user: the guest runs at CPL 3 */
+#define PTE (PTE_P | PTE_RW | PTE_US)
 #define PTE_PS 0x80ull                  /* 2 MiB page (in a PD entry) */
 
 /* Page tables, after the PML4 (hypercall.h). */
 #define PDPT_GPA (LUNIK_PAGE_TABLE_GPA + 0x1000)
 #define PT0_GPA (LUNIK_PAGE_TABLE_GPA + 0x2000)  /* 4 KiB pages of 0-2 MiB */
 #define PD_GPA(i) (LUNIK_PAGE_TABLE_GPA + 0x3000 + (i) * 0x1000)
+#define PD_HC_GPA PD_GPA(LUNIK_HYPERCALL_GPA / GIB)  /* hypercall page's PD */
+_Static_assert(PD_HC_GPA + PAGE <= LUNIK_IDT_GPA, "page tables overlap");
+_Static_assert(LUNIK_HYPERCALL_GPA >= LUNIK_MEM_MAX, "hypercall page in RAM");
 
 static uint64_t up(uint64_t a, uint64_t align)
 {
@@ -118,17 +123,26 @@ uint64_t mon_min_mem(const struct lunik_run_config *cfg,
               MIB);
 }
 
+/* The GDT of hypercall.h: the x86_64 Linux layout. The TSS descriptor
+ * (64-bit available TSS, type 9) covers the page at LUNIK_TSS_GPA. */
 static void write_gdt(uint8_t *mem)
 {
     uint64_t *gdt = (uint64_t *)(mem + LUNIK_GDT_GPA);
+    uint64_t base = LUNIK_TSS_GPA, limit = 0x67;
 
-    gdt[0] = 0;
-    gdt[1] = 0x00af9a000000ffffull;     /* 0x08: 64-bit code, DPL 0 */
-    gdt[2] = 0x00cf92000000ffffull;     /* 0x10: data, DPL 0 */
+    memset(gdt, 0, LUNIK_GDT_ENTRIES * 8);
+    gdt[LUNIK_SEL_KERNEL_CODE / 8] = 0x00af9a000000ffffull;
+    gdt[LUNIK_SEL_KERNEL_DATA / 8] = 0x00cf92000000ffffull;
+    gdt[LUNIK_SEL_DATA / 8] = 0x00cff2000000ffffull;
+    gdt[LUNIK_SEL_CODE / 8] = 0x00affa000000ffffull;
+    gdt[LUNIK_SEL_TSS / 8] = limit | (base & 0xffffff) << 16 |
+                             0x89ull << 40 | ((base >> 24) & 0xff) << 56;
+    gdt[LUNIK_SEL_TSS / 8 + 1] = base >> 32;
 }
 
-/* Identity map [0, mem_size): 4 KiB pages below 2 MiB, leaving page 0 and
- * the stack guard page unmapped; 2 MiB pages above. */
+/* Identity map [0, mem_size) for CPL 3: 4 KiB pages below 2 MiB, leaving
+ * page 0 and the stack guard page unmapped; 2 MiB pages above. Map the
+ * hypercall page (a 2 MiB page with no memory slot behind it). */
 static void write_page_tables(uint8_t *mem, uint64_t mem_size)
 {
     uint64_t *pml4 = (uint64_t *)(mem + LUNIK_PAGE_TABLE_GPA);
@@ -136,22 +150,24 @@ static void write_page_tables(uint8_t *mem, uint64_t mem_size)
     uint64_t *pt0 = (uint64_t *)(mem + PT0_GPA);
     uint64_t npd = up(mem_size, GIB) / GIB;
 
-    pml4[0] = PDPT_GPA | PTE_P | PTE_RW;
+    pml4[0] = PDPT_GPA | PTE;
     for (uint64_t i = 0; i < npd; i++) {
         uint64_t *pd = (uint64_t *)(mem + PD_GPA(i));
-        pdpt[i] = PD_GPA(i) | PTE_P | PTE_RW;
+        pdpt[i] = PD_GPA(i) | PTE;
         for (uint64_t j = 0; j < 512; j++) {
             uint64_t gpa = (i * 512 + j) * 2 * MIB;
             if (gpa >= mem_size)
                 break;
-            pd[j] = gpa == 0 ? PT0_GPA | PTE_P | PTE_RW
-                             : gpa | PTE_P | PTE_RW | PTE_PS;
+            pd[j] = gpa == 0 ? PT0_GPA | PTE : gpa | PTE | PTE_PS;
         }
     }
     for (uint64_t p = 1; p < 512 && p * PAGE < mem_size; p++) {
         if (p * PAGE != LUNIK_GUARD_GPA)
-            pt0[p] = p * PAGE | PTE_P | PTE_RW;
+            pt0[p] = p * PAGE | PTE;
     }
+    pdpt[LUNIK_HYPERCALL_GPA / GIB] = PD_HC_GPA | PTE;
+    ((uint64_t *)(mem + PD_HC_GPA))[LUNIK_HYPERCALL_GPA % GIB / (2 * MIB)] =
+        (LUNIK_HYPERCALL_GPA & ~(2 * MIB - 1)) | PTE | PTE_PS;
 }
 
 static void load_segments(uint8_t *mem, const struct lunik_run_config *cfg)

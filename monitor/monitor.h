@@ -36,12 +36,17 @@ struct mon_kernel {
 int mon_vm_create(struct mon_vm *vm, uint64_t mem_size);
 
 /*
- * mon_vm_start_cpu: put the vCPU in 64-bit long mode (paging with the page
- * tables at LUNIK_PAGE_TABLE_GPA, SSE on, EFER.SCE) at vm->entry with the
- * stack at LUNIK_STACK_TOP (KVM API 4.13, 4.14). 0, or prints and returns
+ * mon_vm_start_cpu: put the vCPU in 64-bit long mode at CPL 3 (paging with
+ * the page tables at LUNIK_PAGE_TABLE_GPA, SSE on, EFER.SCE off; GDT, IDT
+ * and TSS as hypercall.h) at vm->entry with the stack at LUNIK_STACK_TOP
+ * (KVM API 4.13, 4.14). 0, or prints and returns
  * LUNIK_EXIT_OSERR.
  */
 int mon_vm_start_cpu(struct mon_vm *vm);
+
+/* mon_os_error: print "lunik: KVM call WHAT failed: <errno text>" and
+ * return LUNIK_EXIT_OSERR. */
+int mon_os_error(const char *what);
 
 /* mon_vm_destroy: release everything mon_vm_create() made. */
 void mon_vm_destroy(struct mon_vm *vm);
@@ -81,8 +86,9 @@ void *mon_guest_ptr(const struct mon_vm *vm, uint64_t gpa, uint64_t len,
                     const char *what);
 
 /*
- * mon_hypercall: serve the hypercall the vCPU just made (KVM_EXIT_IO;
- * hypercall.h). Returns -1 to resume the guest, or a status to end with:
+ * mon_hypercall: serve the hypercall the vCPU just made (KVM_EXIT_MMIO on
+ * the hypercall page, hypercall.h); any other MMIO access is reported as a
+ * guest error. Returns -1 to resume the guest, or a status to end with:
  * the guest's exit status, or LUNIK_EXIT_GUEST after printing the fault.
  */
 int mon_hypercall(struct mon_vm *vm);

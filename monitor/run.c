@@ -62,11 +62,9 @@ static int unexpected_exit(const struct mon_vm *vm)
         return guest_fault(vm, "triple fault (KVM_EXIT_SHUTDOWN)");
     case KVM_EXIT_HLT:
         return guest_fault(vm, "the vCPU halted (KVM_EXIT_HLT)");
-    case KVM_EXIT_MMIO:
-        snprintf(what, sizeof what, "access to address 0x%" PRIx64
-                 ", outside guest memory (%" PRIu64 " bytes) "
-                 "(KVM_EXIT_MMIO)", (uint64_t)run->mmio.phys_addr,
-                 vm->mem_size);
+    case KVM_EXIT_IO:
+        snprintf(what, sizeof what, "I/O port 0x%x access (KVM_EXIT_IO), "
+                 "which lunik guests never make", (unsigned)run->io.port);
         return guest_fault(vm, what);
     case KVM_EXIT_FAIL_ENTRY:
         snprintf(what, sizeof what, "the vCPU could not enter the guest "
@@ -97,7 +95,7 @@ int mon_run_loop(struct mon_vm *vm)
             fprintf(stderr, "lunik: KVM_RUN failed: %s\n", strerror(errno));
             return LUNIK_EXIT_OSERR;
         }
-        if (vm->run->exit_reason != KVM_EXIT_IO)
+        if (vm->run->exit_reason != KVM_EXIT_MMIO)
             return unexpected_exit(vm);
         if ((r = mon_hypercall(vm)) >= 0)
             return r;

@@ -24,7 +24,6 @@
 #define CR4_OSXMMEXCPT 0x400u
 #define CR4_OSXSAVE 0x40000u
 #define XCR0_X87_SSE 0x3u             /* x87 and SSE state (XSETBV) */
-#define EFER_SCE 0x1u
 #define EFER_LME 0x100u
 #define EFER_LMA 0x400u
 
@@ -32,6 +31,13 @@ static int os_error(const char *what)
 {
     fprintf(stderr, "lunik: cannot start the KVM virtual machine: %s: %s\n",
             what, strerror(errno));
+    return LUNIK_EXIT_OSERR;
+}
+
+int mon_os_error(const char *what)
+{
+    fprintf(stderr, "lunik: KVM call %s failed: %s\n", what,
+            strerror(errno));
     return LUNIK_EXIT_OSERR;
 }
 
@@ -131,11 +137,13 @@ int mon_vm_create(struct mon_vm *vm, uint64_t mem_size)
     return set_cpuid(vm);
 }
 
+/* CPL 3 from the first instruction: CS and SS are the GDT's DPL-3
+ * selectors; IDTR and TR point at the pages the guest fills (hypercall.h). */
 static void set_segments(struct kvm_sregs *s)
 {
     struct kvm_segment code = {
         .base = 0, .limit = 0xffffffff, .selector = LUNIK_SEL_CODE,
-        .type = 11, .present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
+        .type = 11, .present = 1, .dpl = 3, .db = 0, .s = 1, .l = 1, .g = 1,
     };
     struct kvm_segment data = code;
 
@@ -145,15 +153,16 @@ static void set_segments(struct kvm_sregs *s)
     data.l = 0;
     s->cs = code;
     s->ds = s->es = s->fs = s->gs = s->ss = data;
-    /* VMX needs a usable busy TSS and an LDT even if the guest uses none;
-     * the guest loads its own TSS later. */
-    s->tr = (struct kvm_segment){ .limit = 0x67, .type = 11, .present = 1 };
+    /* A busy 64-bit TSS, as LTR leaves it; VMX also wants an LDT. */
+    s->tr = (struct kvm_segment){ .base = LUNIK_TSS_GPA, .limit = 0x67,
+                                  .selector = LUNIK_SEL_TSS, .type = 11,
+                                  .present = 1 };
     s->ldt = (struct kvm_segment){ .limit = 0xffff, .type = 2,
                                    .present = 1 };
     s->gdt.base = LUNIK_GDT_GPA;
-    s->gdt.limit = 3 * 8 - 1;
-    s->idt.base = 0;
-    s->idt.limit = 0;
+    s->gdt.limit = LUNIK_GDT_ENTRIES * 8 - 1;
+    s->idt.base = LUNIK_IDT_GPA;
+    s->idt.limit = LUNIK_IDT_GATES * 16 - 1;
 }
 
 /* With CR4.OSXSAVE on, SSE instructions fault unless XCR0 enables the SSE
@@ -180,7 +189,7 @@ int mon_vm_start_cpu(struct mon_vm *vm)
     s.cr3 = LUNIK_PAGE_TABLE_GPA;
     s.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT |
             (vm->has_xsave ? CR4_OSXSAVE : 0);
-    s.efer = EFER_LME | EFER_LMA | EFER_SCE;
+    s.efer = EFER_LME | EFER_LMA;       /* no SCE: `syscall` raises #UD */
     if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s) < 0)
         return os_error("KVM_SET_SREGS");
     if (vm->has_xsave && set_xcr0(vm) != 0)

@@ -6,48 +6,79 @@
  * Shared by the guest libOS (guest/) and the monitor (monitor/); nothing
  * else depends on it.
  *
+ * Privilege: the guest runs at CPL 3 from its first instruction to its
+ * last. The monitor starts the vCPU with CS/SS = LUNIK_SEL_CODE/DATA
+ * (DPL 3) and every page-table entry has U/S set. This is plain x86 and
+ * behaves the same on hardware KVM (VMX/SVM) and on kvm_pvm, which runs
+ * CPL-3 code natively but CPL-0 code only through KVM's instruction
+ * emulator (no SSE). Consequences:
+ *   - the monitor writes the GDT and points IDTR and TR at pages the guest
+ *     fills in with ordinary stores (IDT gates, TSS IST stacks);
+ *   - every exception gate targets LUNIK_SEL_CODE (DPL 3), so the CPU
+ *     delivers exceptions at CPL 3 with no privilege change, on the gate's
+ *     IST stack;
+ *   - EFER.SCE is clear, so `syscall` raises #UD; the guest's #UD handler
+ *     serves it (guest/entry.S). No MSR, CR or descriptor-table access;
+ *   - hypercalls are MMIO writes (below), not port I/O;
+ *   - CR2 is not readable: the monitor reads it itself (KVM_GET_SREGS).
+ *
  * Guest physical memory (identity-mapped: guest virtual == GPA):
  *
  *   0x000000  page 0, never mapped (NULL dereferences fault)
- *   0x001000  GDT written by the monitor (null, code 0x08, data 0x10)
+ *   0x001000  GDT, written by the monitor (selectors below)
  *   0x002000  struct lunik_boot_info (LUNIK_BOOT_INFO_GPA)
- *   0x003000  page tables: PML4, PDPT, the PT of the first 2 MiB, PDs
+ *   0x003000  page tables: PML4, PDPT, the PT of the first 2 MiB, the PDs
+ *             of guest memory (up to 4), the PD of the hypercall page
+ *   0x00c000  IDT: LUNIK_IDT_GATES gates, zero until the guest fills them
+ *   0x00d000  TSS (TR), zero until the guest sets its IST stacks
  *   0x00f000  stack guard page, never mapped (overflow -> #PF)
  *   0x010000  initial stack, grows down from LUNIK_STACK_TOP
  *   0x100000  kernel ELF (PT_LOAD segments; linked here)
  *   kernel end, page-aligned: argv block (pointer array, then strings)
  *   heap_start .. heap_end: free memory the guest's page allocator manages
  *   bundle_gpa .. mem_size: the bundle (image.h), page-aligned
+ *   LUNIK_HYPERCALL_GPA: the hypercall page; no memory behind it
  *
  * The first 2 MiB are mapped with 4 KiB pages (to leave holes at page 0 and
  * the guard page), the rest with 2 MiB pages. Guest memory is at most
- * LUNIK_MEM_MAX bytes.
+ * LUNIK_MEM_MAX bytes, so the hypercall page never overlaps it.
  *
- * Hypercalls: the guest writes (outl) the 32-bit GPA of an argument struct to
- * I/O port LUNIK_HYPERCALL_PORT(n). The monitor checks that the struct and
- * every buffer it names lie inside guest memory before touching them; a bad
- * address stops the VM (LUNIK_EXIT_GUEST). Fields are marked IN (guest to
- * monitor) or OUT (monitor to guest). Each call returns when the monitor
- * resumes the vCPU. Solo5 hvt style.
+ * Hypercalls: the guest writes (one 8-byte `mov`) the GPA of an argument
+ * struct to LUNIK_HYPERCALL_ADDR(n). No memory slot backs that GPA, so KVM
+ * exits to the monitor with KVM_EXIT_MMIO (the virtio-mmio mechanism, KVM
+ * API 5: kvm_run.mmio). The monitor checks that the struct and every buffer
+ * it names lie inside guest memory before touching them; a bad address
+ * stops the VM (LUNIK_EXIT_GUEST). Fields are marked IN (guest to monitor)
+ * or OUT (monitor to guest). Each call returns when the monitor resumes the
+ * vCPU.
  */
 
 /* Constants usable from assembly too. */
 #define LUNIK_GDT_GPA        0x1000
 #define LUNIK_BOOT_INFO_GPA  0x2000
 #define LUNIK_PAGE_TABLE_GPA 0x3000     /* PML4; PDPT, PT, PDs follow */
+#define LUNIK_IDT_GPA        0xc000
+#define LUNIK_IDT_GATES      32         /* CPU exception vectors 0..31 */
+#define LUNIK_TSS_GPA        0xd000
 #define LUNIK_GUARD_GPA      0xf000     /* one unmapped page */
 #define LUNIK_STACK_BOTTOM   0x10000
 #define LUNIK_STACK_TOP      0x100000
 #define LUNIK_KERNEL_BASE    0x100000   /* lowest GPA a PT_LOAD may use */
 
-/* GDT selectors, as written by the monitor and kept by the guest. */
-#define LUNIK_SEL_CODE 0x08
-#define LUNIK_SEL_DATA 0x10
-#define LUNIK_SEL_TSS  0x18             /* added by the guest */
+/*
+ * GDT selectors (the x86_64 Linux layout, so a selector means the same
+ * thing to every hypervisor): the guest only ever uses the DPL-3 ones.
+ */
+#define LUNIK_SEL_KERNEL_CODE 0x10      /* 64-bit code, DPL 0 (unused) */
+#define LUNIK_SEL_KERNEL_DATA 0x18      /* data, DPL 0 (unused) */
+#define LUNIK_SEL_DATA        0x2b      /* data, DPL 3, RPL 3 */
+#define LUNIK_SEL_CODE        0x33      /* 64-bit code, DPL 3, RPL 3 */
+#define LUNIK_SEL_TSS         0x40      /* 64-bit TSS (two GDT slots) */
+#define LUNIK_GDT_ENTRIES     10
 
-/* I/O port of hypercall n. */
-#define LUNIK_HYPERCALL_BASE 0x500
-#define LUNIK_HYPERCALL_PORT(n) (LUNIK_HYPERCALL_BASE + (n))
+/* The hypercall page: hypercall n is an 8-byte write at ..._ADDR(n). */
+#define LUNIK_HYPERCALL_GPA     0x100000000
+#define LUNIK_HYPERCALL_ADDR(n) (LUNIK_HYPERCALL_GPA + 8 * (n))
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -87,6 +118,8 @@ enum lunik_hypercall {
     LUNIK_HC_CLOCK = 3,         /* read the host clocks */
     LUNIK_HC_EXIT = 4,          /* end the VM with a status */
     LUNIK_HC_ABORT = 5,         /* end the VM after a guest fault */
+    LUNIK_HC_SET_TLS = 6,       /* set the FS base (the TLS pointer) */
+    LUNIK_HC_SYSCALL_ENTRY = 7, /* where `syscall` lands on kvm_pvm */
     LUNIK_HC_COUNT
 };
 
@@ -154,9 +187,32 @@ struct lunik_hc_abort {
     uint64_t error_code;        /* IN: exception error code (0 if none) */
     uint64_t rip;               /* IN: faulting instruction */
     uint64_t rsp;               /* IN: stack pointer at the fault */
-    uint64_t cr2;               /* IN: fault address (#PF) */
+    uint64_t cr2;               /* unused: the monitor reads CR2 */
     uint64_t msg;               /* IN: GPA of a message (panic), or 0 */
     uint64_t msg_len;           /* IN: bytes */
+};
+
+/*
+ * LUNIK_HC_SET_TLS: make fs_base the vCPU's FS base (the thread pointer;
+ * arch_prctl(2) ARCH_SET_FS). The monitor sets it with KVM_SET_SREGS, as
+ * WRMSR IA32_FS_BASE needs CPL 0. A non-canonical address stops the VM.
+ */
+struct lunik_hc_set_tls {
+    uint64_t fs_base;           /* IN: guest virtual address */
+};
+
+/*
+ * LUNIK_HC_SYSCALL_ENTRY: set IA32_LSTAR = entry and IA32_FMASK = fmask
+ * (KVM_SET_MSRS). On hardware KVM these are never used: EFER.SCE is clear,
+ * so `syscall` raises #UD as the SDM says. kvm_pvm ignores EFER.SCE: its
+ * `syscall` from CPL 3 jumps to LSTAR, still at CPL 3, with rcx = the
+ * return RIP, r11 = RFLAGS and RFLAGS &= ~FMASK, the stack unchanged; so
+ * the guest names the same entry its #UD handler ends in. Made once, at
+ * boot, before the first system call.
+ */
+struct lunik_hc_syscall_entry {
+    uint64_t entry;             /* IN: guest virtual address of the entry */
+    uint64_t fmask;             /* IN: RFLAGS bits `syscall` clears */
 };
 
 #endif /* __ASSEMBLER__ */
