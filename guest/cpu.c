@@ -1,19 +1,18 @@
-/* cpu.c: the guest's GDT, TSS, IDT, system-call MSRs and fault reports. */
+/* cpu.c: the guest's IDT, TSS stacks, system-call entry and fault reports. */
 #include "cpu.h"
 
 #include <stddef.h>
 
-#define MSR_EFER     0xc0000080u
-#define MSR_STAR     0xc0000081u
-#define MSR_LSTAR    0xc0000082u
-#define MSR_FMASK    0xc0000084u
-#define MSR_FS_BASE  0xc0000100u
-#define EFER_SCE     0x1u
 /* RFLAGS bits cleared on `syscall`: TF, IF, DF, IOPL, NT, AC (as Linux). */
 #define SYSCALL_FMASK 0x47700u
 
 #define IST_STACK_SIZE 16384
+#define IST_SYSCALL 1                   /* #UD: the `syscall` emulation */
+#define IST_FAULT 2                     /* every other exception */
+#define VECTOR_UD 6
 
+/* The 64-bit TSS (SDM vol. 3, 8.7); the CPU reads the IST slots on every
+ * delivery through a gate that names one. */
 struct tss {
     uint32_t reserved0;
     uint64_t rsp[3];
@@ -34,12 +33,7 @@ struct idt_gate {
     uint32_t reserved;
 };
 
-struct table_ptr {
-    uint16_t limit;
-    uint64_t base;
-} __attribute__((packed));
-
-/* The frame guest_exception_common hands over (entry.S). */
+/* The frame guest_exception_common hands over (exceptions.S). */
 struct guest_exc_frame {
     uint64_t vector;
     uint64_t error_code;
@@ -50,97 +44,74 @@ struct guest_exc_frame {
 };
 
 extern char guest_exception_stubs[];    /* 32 stubs, 16 bytes apart */
+extern char guest_ud_entry[];           /* exceptions.S */
 
-static uint64_t gdt[5] __attribute__((aligned(16))) = {
-    0,
-    0x00af9a000000ffffull,              /* 0x08: 64-bit code, DPL 0 */
-    0x00cf92000000ffffull,              /* 0x10: data, DPL 0 */
-    0, 0,                               /* 0x18: TSS, filled at run time */
-};
-static struct tss tss __attribute__((aligned(16)));
-static struct idt_gate idt[32] __attribute__((aligned(16)));
-static uint8_t ist_stack[IST_STACK_SIZE] __attribute__((aligned(16)));
+/* Where guest_ud_entry continues a `syscall`; set once by guest_cpu_init. */
+void (*guest_syscall_target)(void);
 
-static void wrmsr(uint32_t msr, uint64_t v)
+static uint8_t ist_syscall[IST_STACK_SIZE] __attribute__((aligned(16)));
+static uint8_t ist_fault[IST_STACK_SIZE] __attribute__((aligned(16)));
+
+static void tss_init(void)
 {
-    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v),
-                     "d"((uint32_t)(v >> 32)));
+    struct tss *tss = (struct tss *)(uintptr_t)LUNIK_TSS_GPA;
+
+    tss->ist[IST_SYSCALL - 1] =
+        (uint64_t)(uintptr_t)(ist_syscall + IST_STACK_SIZE);
+    tss->ist[IST_FAULT - 1] = (uint64_t)(uintptr_t)(ist_fault + IST_STACK_SIZE);
+    tss->iomap_base = sizeof *tss;      /* no I/O permission bitmap */
 }
 
-static uint64_t rdmsr(uint32_t msr)
-{
-    uint32_t lo, hi;
-
-    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-    return (uint64_t)hi << 32 | lo;
-}
-
-static void gdt_init(void)
-{
-    uint64_t base = (uint64_t)(uintptr_t)&tss;
-    uint64_t limit = sizeof tss - 1;
-    struct table_ptr p = { sizeof gdt - 1, (uint64_t)(uintptr_t)gdt };
-
-    tss.ist[0] = (uint64_t)(uintptr_t)(ist_stack + IST_STACK_SIZE);
-    tss.iomap_base = sizeof tss;        /* no I/O permission bitmap */
-    /* 64-bit available TSS (type 9), present, DPL 0. */
-    gdt[3] = (limit & 0xffff) | (base & 0xffffff) << 16 | 0x89ull << 40 |
-             ((limit >> 16) & 0xf) << 48 | ((base >> 24) & 0xff) << 56;
-    gdt[4] = base >> 32;
-    __asm__ volatile("lgdt %0" : : "m"(p));
-    __asm__ volatile("ltr %w0" : : "r"((uint16_t)LUNIK_SEL_TSS));
-}
-
+/* Gates into the DPL-3 code segment: the CPU delivers at CPL 3, no
+ * privilege change, on the gate's IST stack. */
 static void idt_init(void)
 {
-    struct table_ptr p = { sizeof idt - 1, (uint64_t)(uintptr_t)idt };
+    struct idt_gate *idt = (struct idt_gate *)(uintptr_t)LUNIK_IDT_GPA;
 
-    for (int v = 0; v < 32; v++) {
-        uint64_t a = (uint64_t)(uintptr_t)(guest_exception_stubs + 16 * v);
+    for (int v = 0; v < LUNIK_IDT_GATES; v++) {
+        char *stub = v == VECTOR_UD ? guest_ud_entry
+                                    : guest_exception_stubs + 16 * v;
+        uint64_t a = (uint64_t)(uintptr_t)stub;
         idt[v].offset_low = (uint16_t)a;
         idt[v].selector = LUNIK_SEL_CODE;
-        idt[v].ist = 1;                 /* every fault on the IST1 stack */
-        idt[v].type_attr = 0x8e;        /* present, DPL 0, interrupt gate */
+        idt[v].ist = v == VECTOR_UD ? IST_SYSCALL : IST_FAULT;
+        idt[v].type_attr = 0x8e;        /* present, interrupt gate, DPL 0:
+                                         * exceptions only, no `int n` */
         idt[v].offset_mid = (uint16_t)(a >> 16);
         idt[v].offset_high = (uint32_t)(a >> 32);
     }
-    __asm__ volatile("lidt %0" : : "m"(p));
 }
 
 void guest_cpu_init(void (*syscall_entry)(void))
 {
-    gdt_init();
+    static struct lunik_hc_syscall_entry e;
+
+    guest_syscall_target = syscall_entry;
+    tss_init();
     idt_init();
-    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
-    wrmsr(MSR_STAR, (uint64_t)LUNIK_SEL_CODE << 32);
-    wrmsr(MSR_LSTAR, (uint64_t)(uintptr_t)syscall_entry);
-    wrmsr(MSR_FMASK, SYSCALL_FMASK);
+    e.entry = (uint64_t)(uintptr_t)syscall_entry;
+    e.fmask = SYSCALL_FMASK;
+    guest_hypercall(LUNIK_HC_SYSCALL_ENTRY, &e);
 }
 
 void guest_cpu_set_fs_base(uint64_t base)
 {
-    wrmsr(MSR_FS_BASE, base);
+    struct lunik_hc_set_tls t = { .fs_base = base };
+
+    guest_hypercall(LUNIK_HC_SET_TLS, &t);
 }
 
-static uint64_t read_cr2(void)
-{
-    uint64_t v;
-
-    __asm__ volatile("mov %%cr2, %0" : "=r"(v));
-    return v;
-}
-
-/* Called by guest_exception_common (entry.S) on the IST1 stack. */
+/* Called by guest_exception_common (exceptions.S) on the IST_FAULT stack. */
 _Noreturn void guest_exception(const struct guest_exc_frame *f);
 _Noreturn void guest_exception(const struct guest_exc_frame *f)
 {
-    static struct lunik_hc_abort a;     /* static: below 4 GiB, off-stack */
+    static struct lunik_hc_abort a;     /* static: off the faulting stack */
 
     a.vector = f->vector;
     a.error_code = f->error_code;
     a.rip = f->rip;
     a.rsp = f->rsp;
-    a.cr2 = read_cr2();
+    a.cr2 = 0;                          /* the monitor reads CR2 */
     for (;;)
         guest_hypercall(LUNIK_HC_ABORT, &a);
 }

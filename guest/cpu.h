@@ -7,11 +7,13 @@
 #include "lunik/hypercall.h"
 
 /*
- * guest_cpu_init: load the guest's own GDT (the monitor's selectors plus a
- * TSS whose IST1 stack serves every exception), an IDT for vectors 0..31
- * that reports faults to the monitor (LUNIK_HC_ABORT), and the system-call
- * MSRs (EFER.SCE, STAR, FMASK, and LSTAR = syscall_entry, the handler of
- * the `syscall` instruction). Needs no C library; run first.
+ * guest_cpu_init: fill the IDT and TSS the monitor points at (hypercall.h):
+ * #UD on its own IST stack runs guest_ud_entry, which emulates `syscall`
+ * and ends in syscall_entry; every other exception vector 0..31, on a
+ * second IST stack, reports the fault to the monitor (LUNIK_HC_ABORT).
+ * Names syscall_entry to the monitor as well (LUNIK_HC_SYSCALL_ENTRY), for
+ * kvm_pvm. Runs at CPL 3 with plain stores and hypercalls; needs no C
+ * library; run first.
  */
 void guest_cpu_init(void (*syscall_entry)(void));
 
@@ -19,7 +21,8 @@ void guest_cpu_init(void (*syscall_entry)(void));
  * The monitor prints it with the caller's RIP. */
 _Noreturn void guest_cpu_panic(const char *msg);
 
-/* guest_cpu_set_fs_base: IA32_FS_BASE = base (the TLS pointer). */
+/* guest_cpu_set_fs_base: make base the FS base (the TLS pointer), through
+ * the monitor (LUNIK_HC_SET_TLS): WRMSR needs CPL 0. */
 void guest_cpu_set_fs_base(uint64_t base);
 
 /* guest_cpu_random: fill p with n random bytes: RDRAND when CPUID has it,

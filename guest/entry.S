@@ -1,4 +1,4 @@
-/* entry.S: the guest's CPU entry points: boot, the syscall instruction, exceptions. */
+/* entry.S: the guest's CPU entry points: boot and the syscall instruction. */
 
 #include "lunik/hypercall.h"
 #include "boot.h"
@@ -7,7 +7,8 @@
 
 /*
  * lunik_guest_entry: the ELF entry point. The monitor starts the vCPU here in
- * 64-bit mode with paging and SSE on, rsp = LUNIK_STACK_TOP, interrupts off.
+ * 64-bit mode at CPL 3 with paging and SSE on, rsp = LUNIK_STACK_TOP,
+ * interrupts off.
  * Sets up the CPU, builds musl's initial stack and jumps to musl's _start.
  */
     .globl lunik_guest_entry
@@ -25,15 +26,17 @@ lunik_guest_entry:
     .size lunik_guest_entry, . - lunik_guest_entry
 
 /*
- * guest_syscall_entry: IA32_LSTAR. The CPU left rcx = return RIP, r11 =
- * RFLAGS, stayed on the caller's stack (ring 0 to ring 0). Preserve all but
- * rax, rcx, r11 (Linux ABI), SSE state included; nestable, as the shim may
- * call malloc, which issues system calls again.
+ * guest_syscall_entry: a `syscall` instruction's landing point, reached
+ * from guest_ud_entry (exceptions.S) or, on kvm_pvm, through IA32_LSTAR.
+ * Either way at CPL 3 on the caller's stack with rcx = return RIP, r11 =
+ * RFLAGS. Preserve all but rax, rcx, r11 (Linux ABI), SSE state included;
+ * nestable, as the shim may call malloc, which issues system calls again.
  */
     .globl guest_syscall_entry
     .type guest_syscall_entry, @function
 guest_syscall_entry:
     lea -128(%rsp), %rsp            /* step over the caller's red zone */
+    cld                             /* as FMASK would (DF) */
     push %rcx
     push %r11
     push %rbp

@@ -1,9 +1,38 @@
-/* exceptions.S: the guest's exception entry stubs, vectors 0..31. */
+/* exceptions.S: the guest's exception entry points, vectors 0..31. */
 
     .text
 
 /*
- * Exception stubs, one per vector 0..31, all on IST1 (see cpu.c). Each
+ * guest_ud_entry: #UD, delivered at CPL 3 on its own IST stack with the
+ * frame RIP, CS, RFLAGS, RSP, SS. EFER.SCE is clear, so this is where a
+ * `syscall` (0f 05) lands on hardware KVM: do what the instruction would
+ * have done (rcx = RIP + 2, r11 = RFLAGS, back on the caller's stack; the
+ * IST stack is free again at once, so system calls nest) and continue in
+ * guest_syscall_target (cpu.c: guest_syscall_entry in entry.S), as
+ * kvm_pvm's `syscall` does through LSTAR.
+ * Any other invalid opcode is a fault.
+ */
+    .globl guest_ud_entry
+    .type guest_ud_entry, @function
+guest_ud_entry:
+    push %rax
+    mov 8(%rsp), %rax               /* the faulting RIP */
+    cmpw $0x050f, (%rax)
+    jne 1f
+    lea 2(%rax), %rcx
+    mov 24(%rsp), %r11              /* RFLAGS */
+    pop %rax                        /* the system-call number */
+    mov 24(%rsp), %rsp              /* the caller's RSP */
+    jmp *guest_syscall_target(%rip)
+1:  pop %rax
+    push $0                         /* no error code */
+    push $6
+    jmp guest_exception_common
+    .size guest_ud_entry, . - guest_ud_entry
+
+/*
+ * Exception stubs, one per vector 0..31 (the #UD one unused), on the fault
+ * IST stack (see cpu.c). Each
  * pushes a dummy error code when the CPU pushes none, then the vector, and
  * joins guest_exception_common, which never returns.
  */
@@ -58,7 +87,6 @@ guest_exception_common:
     mov %rsp, %rdi
     and $-16, %rsp
     call guest_exception            /* struct guest_exc_frame *; no return */
-1:  hlt
-    jmp 1b
+1:  jmp 1b
 
     .section .note.GNU-stack, "", @progbits
