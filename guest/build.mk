@@ -40,13 +40,15 @@ $(B)/tests/guest_syscall_test: tests/unit/guest_syscall_test.c guest/sys.c \
 	@mkdir -p $(@D)
 	$(HOST_CC) $(GUEST_TEST_CFLAGS) -o $@ $(filter %.c,$^)
 
-TEST_PROGS += $(B)/tests/guest_mem_test $(B)/tests/guest_syscall_test
+TEST_PROGS += $(B)/tests/guest_mem_test $(B)/tests/guest_syscall_test \
+    tests/unit/guest_kernels_test.sh
 
 # Misbehaving kernels for the monitor's tests (tests/50-guest-faults.t).
-FAULT_KERNELS := bad_hypercall triple_fault divide_error
+FAULT_KERNELS := bad_hypercall triple_fault divide_error invalid_opcode
 FAULT_KIND_bad_hypercall := 1
 FAULT_KIND_triple_fault := 2
 FAULT_KIND_divide_error := 3
+FAULT_KIND_invalid_opcode := 4
 FAULT_CFLAGS := -O2 -std=gnu11 -Wall -Wextra -Iinclude -ffreestanding \
     -mgeneral-regs-only \
     -fno-pie -fno-stack-protector -nostdlib -static -no-pie \
@@ -58,8 +60,19 @@ $(B)/tests/%.elf: guest/faults/fault_kernel.c guest/cpu.c guest/cpu.h \
 	$(HOST_CC) $(FAULT_CFLAGS) -DFAULT_KIND=$(FAULT_KIND_$*) -o $@ \
 	    guest/faults/fault_kernel.c guest/cpu.c guest/exceptions.S
 
-guest-fault-kernels: $(FAULT_KERNELS:%=$(B)/tests/%.elf)
+# A well-behaved one: both ways a `syscall` reaches the libOS.
+$(B)/tests/syscall_paths.elf: guest/faults/syscall_kernel.c guest/cpu.c \
+    guest/cpu.h guest/exceptions.S include/lunik/hypercall.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(FAULT_CFLAGS) -mno-red-zone \
+	    -Wl,-e,syscall_kernel_entry -o $@ \
+	    guest/faults/syscall_kernel.c guest/cpu.c guest/exceptions.S
+
+GUEST_TEST_KERNELS := $(FAULT_KERNELS:%=$(B)/tests/%.elf) \
+    $(B)/tests/syscall_paths.elf
+
+guest-fault-kernels: $(GUEST_TEST_KERNELS)
 .PHONY: guest-fault-kernels
 
 # `make check` builds TEST_PROGS; the fault kernels ride along with them.
-$(B)/tests/guest_syscall_test: | $(FAULT_KERNELS:%=$(B)/tests/%.elf)
+$(B)/tests/guest_syscall_test: | $(GUEST_TEST_KERNELS)

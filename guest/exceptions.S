@@ -21,6 +21,7 @@ guest_ud_entry:
     jne 1f
     lea 2(%rax), %rcx
     mov 24(%rsp), %r11              /* RFLAGS */
+    btr $16, %r11                   /* less RF, which a fault's frame sets */
     pop %rax                        /* the system-call number */
     mov 24(%rsp), %rsp              /* the caller's RSP */
     jmp *guest_syscall_target(%rip)

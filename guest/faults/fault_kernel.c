@@ -7,6 +7,7 @@
  *   FAULT_TRIPLE         an exception before the IDT is filled in (all
  *                        gates not present): triple fault
  *   FAULT_DIVIDE         integer division by zero, reported through the IDT
+ *   FAULT_INVALID_OPCODE ud2 (not a `syscall`), reported through the IDT
  */
 #include <stdint.h>
 
@@ -15,6 +16,7 @@
 #define FAULT_BAD_HYPERCALL 1
 #define FAULT_TRIPLE 2
 #define FAULT_DIVIDE 3
+#define FAULT_INVALID_OPCODE 4
 
 /* The entry point: the monitor starts here with rsp = LUNIK_STACK_TOP. */
 __asm__(".text\n"
@@ -47,6 +49,9 @@ void fault_main(void)
     guest_cpu_init(no_syscalls);
     __asm__ volatile("divl %2" : "=a"(q) : "a"(1), "r"(zero), "d"(0));
     (void)q;
+#elif FAULT_KIND == FAULT_INVALID_OPCODE
+    guest_cpu_init(no_syscalls);
+    __asm__ volatile("ud2");
 #else
 #error "FAULT_KIND must name a fault"
 #endif
