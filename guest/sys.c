@@ -566,7 +566,8 @@ static long dispatch_other(unsigned nr, const long *args)
     case SYS_mremap:
         return guest_mem_mremap(m, (uintptr_t)A(0), U(1), U(2), I(3),
                                 (uintptr_t)A(4));
-    case SYS_madvise:   return guest_mem_madvise(m, (uintptr_t)A(0), U(1), I(2));
+    case SYS_madvise:
+        return guest_mem_madvise(m, (uintptr_t)A(0), U(1), I(2));
     case SYS_mprotect:  return 0;
     case SYS_clock_gettime: return sys_clock_gettime(I(0), P(1));
     case SYS_clock_getres:  return sys_clock_getres(I(0), P(1));

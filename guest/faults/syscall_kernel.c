@@ -1,4 +1,4 @@
-/* syscall_kernel.c: a tiny guest kernel that checks both ways a `syscall` reaches the libOS. */
+/* syscall_kernel.c: a test kernel: both ways `syscall` reaches the libOS. */
 /*
  * Built freestanding by guest/build.mk into build/tests/syscall_paths.elf.
  * With EFER.SCE clear, `syscall` raises #UD on hardware KVM and goes
