@@ -41,7 +41,7 @@ $(B)/tests/guest_syscall_test: tests/unit/guest_syscall_test.c guest/sys.c \
 	$(HOST_CC) $(GUEST_TEST_CFLAGS) -o $@ $(filter %.c,$^)
 
 TEST_PROGS += $(B)/tests/guest_mem_test $(B)/tests/guest_syscall_test \
-    tests/unit/guest_kernels_test.sh
+    tests/unit/guest_kernels_test.t
 
 # Misbehaving kernels for the monitor's tests (tests/50-guest-faults.t).
 FAULT_KERNELS := bad_hypercall triple_fault divide_error invalid_opcode

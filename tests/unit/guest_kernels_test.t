@@ -1,4 +1,5 @@
-# guest_kernels_test.sh: boot the guest's test kernels (syscall paths, #UD) on KVM.
+#!/usr/bin/env bash
+# guest_kernels_test.t: boot the guest's test kernels (syscall paths, #UD) on KVM.
 # guest_kernels_test.sh: boot the guest's small test kernels (both syscall paths, #UD faults) on KVM.
 . "$(dirname "$0")/../lib.sh"
 
