@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # guest_kernels_test.t: boot the guest's test kernels (syscall paths, #UD) on KVM.
-# guest_kernels_test.sh: boot the guest's small test kernels (both syscall paths, #UD faults) on KVM.
 . "$(dirname "$0")/../lib.sh"
 
 if ! kvm_usable; then
