@@ -57,7 +57,7 @@ int lunik_kvm_available(void)
 static int set_cpuid(struct mon_vm *vm)
 {
     struct kvm_cpuid2 *c = NULL;
-    int n = 64, r;
+    int n = 256, r;                     /* enough for current KVMs: one call */
 
     for (;;) {
         c = calloc(1, sizeof *c + (size_t)n * sizeof c->entries[0]);
