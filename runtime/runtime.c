@@ -10,6 +10,7 @@
 
 #include "lunik/platform.h"
 #include "lunik/runtime.h"
+#include "alloc.h"
 
 /* runtime/lunik.lua, embedded by runtime/lunik_lua.S. */
 extern const char lunik_runtime_lua[];
@@ -245,6 +246,38 @@ static int rt_pmain(lua_State *L)
     return 1;
 }
 
+/* Warnings (Lua 5.4 manual, warn): off until "@on", as lua.c; each
+ * message goes to stderr as "Lua warning: ...". ud: a static flag. */
+static void rt_warn(void *ud, const char *msg, int tocont)
+{
+    static int on, continuing;
+
+    (void)ud;
+    if (!continuing && msg[0] == '@') {
+        if (strcmp(msg, "@on") == 0)
+            on = 1;
+        else if (strcmp(msg, "@off") == 0)
+            on = 0;
+        return;
+    }
+    if (on) {
+        if (!continuing)
+            fputs("Lua warning: ", stderr);
+        fputs(msg, stderr);
+        if (!tocont)
+            fputs("\n", stderr);
+    }
+    continuing = tocont;
+}
+
+static int rt_panic(lua_State *L)
+{
+    const char *msg = lua_tostring(L, -1);
+
+    fprintf(stderr, "lunik: unprotected error: %s\n", msg ? msg : "?");
+    return 0;
+}
+
 int lunik_runtime_main(int argc, char **argv)
 {
     if (argc < 1 || !argv || !argv[0]) {
@@ -252,12 +285,14 @@ int lunik_runtime_main(int argc, char **argv)
         return 1;
     }
     rt_start_ns = plat_clock_monotonic();
-    lua_State *L = luaL_newstate();
+    lua_State *L = lua_newstate(rt_alloc, NULL);
     if (!L) {
         fputs("lunik: cannot create the Lua state: not enough memory\n",
               stderr);
         return 1;
     }
+    lua_atpanic(L, rt_panic);
+    lua_setwarnf(L, rt_warn, NULL);
     lua_pushcfunction(L, rt_pmain);
     lua_pushinteger(L, argc);
     lua_pushlightuserdata(L, argv);

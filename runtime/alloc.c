@@ -1,0 +1,104 @@
+/* alloc.c: the Lua state's memory allocator: size classes for small blocks. */
+#include "alloc.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Lua tells the allocator the old size of every block it frees or resizes,
+ * so small blocks need no header: the size picks the class, and each class
+ * keeps a singly linked free list threaded through its free blocks. Chunks
+ * are never returned to the C library; freed small blocks are reused by
+ * later allocations of the same class. Invariant: a block of class c has
+ * (c + 1) * RT_ALLOC_GRAIN bytes and came from free_list[c] or a chunk.
+ */
+
+#define RT_ALLOC_GRAIN 16
+#define RT_ALLOC_CLASSES (RT_ALLOC_SMALL_MAX / RT_ALLOC_GRAIN)
+#define RT_ALLOC_CHUNK (64 * 1024)
+
+struct rt_free_block {
+    struct rt_free_block *next;
+};
+
+static struct rt_free_block *free_list[RT_ALLOC_CLASSES];
+static char *chunk_next, *chunk_end;    /* the unused end of the last chunk */
+
+static size_t size_class(size_t n)
+{
+    return (n - 1) / RT_ALLOC_GRAIN;
+}
+
+/* A block of class c, from its free list or the current chunk, or NULL. */
+static void *small_alloc(size_t c)
+{
+    size_t size = (c + 1) * RT_ALLOC_GRAIN;
+    struct rt_free_block *b = free_list[c];
+
+    if (b != NULL) {
+        free_list[c] = b->next;
+        return b;
+    }
+    if ((size_t)(chunk_end - chunk_next) < size) {
+        char *chunk = malloc(RT_ALLOC_CHUNK);
+        if (chunk == NULL)
+            return NULL;
+        /* The old chunk's tail is too small for this class: give it to
+         * the classes that fit, largest first. */
+        while (chunk_end - chunk_next >= RT_ALLOC_GRAIN) {
+            size_t t = size_class((size_t)(chunk_end - chunk_next) / RT_ALLOC_GRAIN
+                                  * RT_ALLOC_GRAIN);
+            struct rt_free_block *tail = (void *)chunk_next;
+            tail->next = free_list[t];
+            free_list[t] = tail;
+            chunk_next += (t + 1) * RT_ALLOC_GRAIN;
+        }
+        chunk_next = chunk;
+        chunk_end = chunk + RT_ALLOC_CHUNK;
+    }
+    b = (void *)chunk_next;
+    chunk_next += size;
+    return b;
+}
+
+static void small_free(void *p, size_t c)
+{
+    struct rt_free_block *b = p;
+
+    b->next = free_list[c];
+    free_list[c] = b;
+}
+
+void *rt_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    int old_small = ptr != NULL && osize <= RT_ALLOC_SMALL_MAX;
+    void *n;
+
+    (void)ud;
+    if (nsize == 0) {
+        if (old_small)
+            small_free(ptr, size_class(osize));
+        else
+            free(ptr);
+        return NULL;
+    }
+    if (ptr == NULL)
+        return nsize <= RT_ALLOC_SMALL_MAX ? small_alloc(size_class(nsize))
+                                           : malloc(nsize);
+    if (old_small && nsize <= RT_ALLOC_SMALL_MAX &&
+        size_class(osize) == size_class(nsize))
+        return ptr;
+    if (!old_small && nsize > RT_ALLOC_SMALL_MAX)
+        return realloc(ptr, nsize);
+    n = nsize <= RT_ALLOC_SMALL_MAX ? small_alloc(size_class(nsize))
+                                    : malloc(nsize);
+    if (n == NULL)
+        return NULL;
+    memcpy(n, ptr, osize < nsize ? osize : nsize);
+    if (old_small)
+        small_free(ptr, size_class(osize));
+    else
+        free(ptr);
+    return n;
+}

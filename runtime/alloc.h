@@ -1,0 +1,19 @@
+/* alloc.h: the Lua state's memory allocator: size classes for small blocks. */
+#ifndef LUNIK_RT_ALLOC_H
+#define LUNIK_RT_ALLOC_H
+
+#include <stddef.h>
+
+/*
+ * rt_alloc: a lua_Alloc (Lua 5.4 manual, 4.3): frees ptr when nsize is 0,
+ * else returns a block of nsize bytes holding the first min(osize, nsize)
+ * bytes of ptr, or NULL (ptr untouched) when memory is exhausted. Blocks of
+ * up to RT_ALLOC_SMALL_MAX bytes come from per-size-class free lists carved
+ * from 64 KiB chunks, found from Lua's osize without any header; larger
+ * ones from the C library's realloc/free. ud is unused. Not thread-safe.
+ */
+void *rt_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+
+#define RT_ALLOC_SMALL_MAX 256
+
+#endif
