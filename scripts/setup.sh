@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# setup.sh: install the Debian packages lunik needs and fetch Lua 5.4's source.
+# setup.sh: install lunik's Debian packages; fetch the Lua 5.4 and lwIP sources.
 #
 # Usage: scripts/setup.sh        (idempotent; run as root or with sudo)
 # Installs build tools, musl (guest C library), the host lua5.4 (benchmark
 # baseline, test oracle), test inputs (lua-dkjson, lua-penlight) and test
-# clients; then fetches Debian's lua5.4 source package, with Debian's patches
-# applied, into third_party/ (git-ignored).  Nothing third-party is committed.
+# clients; then fetches Debian's lua5.4 and lwip source packages, with their
+# Debian patches applied, into third_party/ (git-ignored). Nothing
+# third-party is committed.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,8 +62,11 @@ if ! has_src; then
     added_src=1
 fi
 
+# Source packages built into lunik: Lua 5.4 and lwIP (the guest's TCP/IP).
 lua_dir=$(ls -d "$third"/lua5.4-*/ 2>/dev/null | head -n 1 || true)
-if [ ${#missing[@]} -gt 0 ] || [ $added_src -eq 1 ] || [ -z "$lua_dir" ]; then
+lwip_dir=$(ls -d "$third"/lwip-*/ 2>/dev/null | head -n 1 || true)
+if [ ${#missing[@]} -gt 0 ] || [ $added_src -eq 1 ] || [ -z "$lua_dir" ] ||
+   [ -z "$lwip_dir" ]; then
     echo "setup: apt-get update"
     as_root apt-get update -qq
 fi
@@ -78,6 +82,17 @@ if [ -z "$lua_dir" ]; then
     (cd "$third" && apt-get source -qq "$lua_pkg")
     lua_dir=$(ls -d "$third"/lua5.4-*/ | head -n 1)
 fi
+if [ -z "$lwip_dir" ]; then
+    echo "setup: fetching the lwip source package into third_party/"
+    mkdir -p "$third"
+    (cd "$third" && apt-get source -qq lwip)
+    lwip_dir=$(ls -d "$third"/lwip-*/ | head -n 1)
+fi
+ln -sfn "$(basename "$lwip_dir")" "$third/lwip"
+test -f "$third/lwip/src/core/tcp.c" || {
+    echo "setup: $third/lwip has no src/core/tcp.c; the lwip source is broken" >&2
+    exit 1
+}
 # A stable name for the build, whatever Debian's version is.
 ln -sfn "$(basename "$lua_dir")" "$third/lua"
 # Debian's luaconf.h includes this header, which debian/rules generates.

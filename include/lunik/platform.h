@@ -10,6 +10,10 @@
  *           except the clocks, which read the TSC calibrated at boot.
  *   hosted  hosted/platform.c: a few Linux system calls, through host/.
  *
+ * Both targets reach the same network back ends (host/net.c: libslirp
+ * user-mode networking or a tap interface), so a program sees the same NIC
+ * on either.
+ *
  * Every function may be called at any time after the target has started the
  * runtime; none is reentrant (the runtime is single-threaded).
  */
@@ -19,6 +23,7 @@
 
 /* Bits of the ready set returned by plat_yield(). */
 #define PLAT_READY_CONSOLE 0x1u /* console input (or its end) is waiting */
+#define PLAT_READY_NET     0x2u /* at least one received frame is waiting */
 
 /* Streams for plat_console_write(). */
 #define PLAT_STDOUT 1
@@ -65,7 +70,8 @@ long plat_console_read(void *p, size_t n);
  * if an event is already ready or the deadline is in the past. A ready bit
  * stays set until the event is consumed: console input until
  * plat_console_read() returns 0, the end of input until it has returned
- * PLAT_EOF once (after that the console is never ready again). Events
+ * PLAT_EOF once (after that the console is never ready again), the NIC
+ * while plat_net_recv() has a frame to return. Events
  * outside `events` stay pending and do not wake the caller. The kvm target
  * blocks the vCPU in the monitor (epoll + timerfd); the hosted target blocks
  * in the same host code.
@@ -78,6 +84,48 @@ uint32_t plat_yield(uint64_t deadline_ns, uint32_t events);
  * the monitor's exit status.
  */
 _Noreturn void plat_exit(int status);
+
+/*
+ * The NIC: one Ethernet interface (IEEE 802.3 frames: destination MAC,
+ * source MAC, EtherType, payload; no preamble, no FCS), present when the
+ * command line asked for a network (`--net user|tap:NAME`, `-p ...`).
+ * The guest's TCP/IP stack (net/, lwIP) sits on these three calls.
+ */
+#define PLAT_ETH_HEADER 14u     /* bytes of Ethernet header in a frame */
+#define PLAT_ETH_MIN    14u     /* shortest frame plat_net_send() accepts */
+
+struct plat_net_info {
+    uint8_t mac[6];             /* the NIC's own MAC address */
+    uint16_t mtu;               /* largest payload, bytes (frame <= mtu+14) */
+    uint32_t ipv4_addr;         /* fixed IPv4 address, network byte order; */
+    uint32_t ipv4_netmask;      /*   0.0.0.0 = ask DHCP (RFC 2131) */
+    uint32_t ipv4_gateway;      /* 0.0.0.0 = none */
+};
+
+/*
+ * plat_net_info: describe the NIC in *info. Returns 0, or -1 when the
+ * program has no NIC (no network was asked for); *info is then untouched.
+ */
+int plat_net_info(struct plat_net_info *info);
+
+/*
+ * plat_net_send: send one frame of n bytes at p. Never blocks. The target
+ * checks the frame first: PLAT_ETH_MIN <= n <= mtu + PLAT_ETH_HEADER.
+ * Returns 0 when the back end took the frame, -1 when it was refused (bad
+ * length, no NIC) or dropped (the back end is full, as a NIC's full TX
+ * ring); TCP retransmits what is lost, UDP loses it.
+ */
+int plat_net_send(const void *p, size_t n);
+
+/*
+ * plat_net_recv: copy the oldest waiting received frame to p (n bytes of
+ * room; n >= mtu + PLAT_ETH_HEADER always suffices). Never blocks. Returns
+ * the frame's length (> 0), or 0 when no frame waits (or there is no NIC).
+ * A frame longer than n is dropped and the next one is tried. Frames that
+ * arrive while the program is busy are queued by the back end up to a
+ * bound, then dropped (as a full RX ring).
+ */
+long plat_net_recv(void *p, size_t n);
 
 /* plat_target: the target's name: "kvm" or "hosted". Never NULL. */
 const char *plat_target(void);

@@ -21,6 +21,32 @@
 #define LUNIK_EXIT_OSERR     71  /* host failure: KVM unavailable, mmap, ... */
 #define LUNIK_EXIT_CANTCREAT 73  /* cannot write the output image */
 
+/* The network a program gets (`--net`, `-p`, `--ip`); see host/net.h. */
+#define LUNIK_NET_NONE 0        /* no NIC (the default without -p/--net) */
+#define LUNIK_NET_USER 1        /* libslirp user-mode networking, no root */
+#define LUNIK_NET_TAP  2        /* an existing tap interface */
+#define LUNIK_NET_MAX_FORWARDS 32
+
+/* One `-p [HOSTADDR:]HOSTPORT:GUESTPORT[/udp]` host port forward. */
+struct lunik_net_forward {
+    uint32_t host_addr;         /* network byte order; default 127.0.0.1 */
+    uint16_t host_port;         /* 1..65535 */
+    uint16_t guest_port;        /* 1..65535 */
+    int udp;                    /* 1 = UDP, 0 = TCP */
+};
+
+struct lunik_net_config {
+    int kind;                   /* LUNIK_NET_* */
+    char tap_name[16];          /* LUNIK_NET_TAP: interface name (IFNAMSIZ) */
+    uint8_t mac[6];             /* the guest NIC's MAC address */
+    uint16_t mtu;               /* bytes; 1500 unless told */
+    uint32_t ipv4_addr;         /* fixed guest address (network byte order); */
+    uint32_t ipv4_netmask;      /*   0 = DHCP (slirp's server on user) */
+    uint32_t ipv4_gateway;
+    int nforwards;              /* LUNIK_NET_USER: host port forwards */
+    struct lunik_net_forward forwards[LUNIK_NET_MAX_FORWARDS];
+};
+
 /* What a target needs to run a program. Nothing here is owned by the target. */
 struct lunik_run_config {
     const void *kernel;         /* guest kernel ELF (kvm target only) */
@@ -28,6 +54,7 @@ struct lunik_run_config {
     const void *bundle;         /* bundle, as in image.h */
     size_t bundle_size;         /* bytes */
     uint64_t mem_size;          /* guest memory, bytes (kvm; hosted ignores) */
+    const struct lunik_net_config *net; /* NULL = no NIC */
     int argc;                   /* argv[0]: the app's path in /app; then the */
     char **argv;                /* script arguments; becomes Lua's `arg` */
 };
