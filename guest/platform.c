@@ -103,6 +103,27 @@ const char *plat_target(void)
     return "kvm";
 }
 
+/* The NIC: none yet (the NET hypercalls come next). */
+int plat_net_info(struct plat_net_info *info)
+{
+    (void)info;
+    return -1;
+}
+
+int plat_net_send(const void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+    return -1;
+}
+
+long plat_net_recv(void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+    return 0;
+}
+
 /* ---- hooks of the system-call shim (sys.h) ---- */
 
 int guest_console_winsize(int fd, uint16_t *rows, uint16_t *cols)

@@ -46,3 +46,24 @@ const char *plat_target(void)
 {
     return "hosted";
 }
+
+/* The NIC: none yet (host/net.c comes next). */
+int plat_net_info(struct plat_net_info *info)
+{
+    (void)info;
+    return -1;
+}
+
+int plat_net_send(const void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+    return -1;
+}
+
+long plat_net_recv(void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+    return 0;
+}
