@@ -2,44 +2,23 @@
 #include "host.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
-static int epoll_fd = -1;
-static int timer_fd = -1;
-static int stdin_watched;      /* stdin is in the epoll set */
-static int stdin_unwatchable;  /* epoll refused stdin: always ready */
+#include "net.h"
+
 static int stdin_ended;        /* EOF, error or no stdin: nothing more comes */
 static int stdin_done;         /* host_console_read() has returned -1 */
+static struct host_pollset wait_ps;     /* host_wait()'s descriptors */
 
 int host_init(void)
 {
-    struct epoll_event ev = { .events = EPOLLIN };
-
     signal(SIGPIPE, SIG_IGN);
-    epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-    if (epoll_fd < 0)
-        return -errno;
-    timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-    if (timer_fd < 0)
-        return -errno;
-    ev.data.fd = timer_fd;
-    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, timer_fd, &ev) < 0)
-        return -errno;
-    ev.data.fd = 0;
-    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, 0, &ev) == 0) {
-        stdin_watched = 1;
-        epoll_ctl(epoll_fd, EPOLL_CTL_DEL, 0, NULL);
-        stdin_watched = 0;
-    } else if (errno == EBADF) {
+    if (fcntl(0, F_GETFL) < 0)
         stdin_ended = 1;                /* no stdin at all */
-    } else {
-        stdin_unwatchable = 1;          /* EPERM: regular file, /dev/null */
-    }
     return 0;
 }
 
@@ -77,20 +56,8 @@ void host_console_write(int stream, const void *p, size_t n)
     }
 }
 
-/* Watch stdin in the epoll set only while someone waits for it. */
-static void stdin_watch(int on)
-{
-    struct epoll_event ev = { .events = EPOLLIN, .data.fd = 0 };
-
-    if (on == stdin_watched || stdin_unwatchable || stdin_ended)
-        return;
-    if (epoll_ctl(epoll_fd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, 0, &ev) == 0)
-        stdin_watched = on;
-}
-
 static void stdin_end(void)
 {
-    stdin_watch(0);
     stdin_ended = 1;
 }
 
@@ -105,15 +72,13 @@ long host_console_read(void *p, size_t n)
     }
     if (n == 0)
         return 0;
-    if (!stdin_unwatchable) {
-        int k = poll(&pfd, 1, 0);
-        if (k == 0 || (k < 0 && errno == EINTR))
-            return 0;
-        if (k < 0 || (pfd.revents & POLLNVAL)) {
-            stdin_end();
-            stdin_done = 1;
-            return -1;
-        }
+    int k = poll(&pfd, 1, 0);
+    if (k == 0 || (k < 0 && errno == EINTR))
+        return 0;
+    if (k < 0 || (pfd.revents & POLLNVAL)) {
+        stdin_end();
+        stdin_done = 1;
+        return -1;
     }
     do
         r = read(0, p, n);
@@ -133,36 +98,49 @@ int host_console_isatty(int stream)
     return isatty(stream) == 1;
 }
 
+/* now + ns without overflow; UINT64_MAX stays "never". */
+static uint64_t deadline_after(uint64_t ns)
+{
+    uint64_t now = host_clock_monotonic();
+
+    return ns >= UINT64_MAX - now ? UINT64_MAX : now + ns;
+}
+
 uint32_t host_wait(uint64_t timeout_ns, uint32_t events)
 {
-    struct epoll_event evs[4];
-    struct itimerspec its = { 0 };
-    uint32_t ready = 0;
-    int timeout_ms = -1, n;
+    uint64_t deadline = deadline_after(timeout_ns);
     int console = (events & HOST_READY_CONSOLE) && !stdin_done;
+    int want_net = (events & HOST_READY_NET) != 0;
 
-    if (console && (stdin_ended || stdin_unwatchable))
-        return HOST_READY_CONSOLE;      /* the end is an event too */
-    stdin_watch(console);
-    if (timeout_ns == 0) {
-        timeout_ms = 0;
-    } else if (timeout_ns != UINT64_MAX) {
-        its.it_value.tv_sec = (time_t)(timeout_ns / 1000000000u);
-        its.it_value.tv_nsec = (long)(timeout_ns % 1000000000u);
-        timerfd_settime(timer_fd, 0, &its, NULL);
-    }
-    do
-        n = epoll_wait(epoll_fd, evs, 4, timeout_ms);
-    while (n < 0 && errno == EINTR);
-    for (int i = 0; i < n; i++) {
-        if (evs[i].data.fd == 0 && console)
+    for (;;) {
+        uint32_t ready = 0;
+        uint64_t now, wait_ns;
+        struct timespec ts;
+        int in = -1, r;
+
+        if (console && stdin_ended)
+            ready |= HOST_READY_CONSOLE;    /* the end is an event too */
+        if (want_net && host_net_pending())
+            ready |= HOST_READY_NET;
+        now = host_clock_monotonic();
+        wait_ns = ready != 0 || deadline <= now ? 0
+                : deadline == UINT64_MAX ? UINT64_MAX : deadline - now;
+        wait_ps.n = 0;
+        if (console && !stdin_ended)
+            in = host_pollset_add(&wait_ps, 0, POLLIN);
+        host_net_poll_fill(&wait_ps, want_net, &wait_ns);
+        ts.tv_sec = (time_t)(wait_ns / 1000000000u);
+        ts.tv_nsec = (long)(wait_ns % 1000000000u);
+        r = ppoll(wait_ps.fds, wait_ps.n,
+                  wait_ns == UINT64_MAX ? NULL : &ts, NULL);
+        if (r > 0 && in >= 0 && wait_ps.fds[in].revents != 0) {
+            if (wait_ps.fds[in].revents & POLLNVAL)
+                stdin_end();
             ready |= HOST_READY_CONSOLE;
+        }
+        if (host_net_poll_done(&wait_ps, r < 0) && want_net)
+            ready |= HOST_READY_NET;
+        if (ready != 0 || host_clock_monotonic() >= deadline)
+            return ready;
     }
-    if (timeout_ns != 0 && timeout_ns != UINT64_MAX) {
-        struct itimerspec off = { 0 };
-        uint64_t expirations;
-        timerfd_settime(timer_fd, 0, &off, NULL);
-        (void)!read(timer_fd, &expirations, sizeof expirations);
-    }
-    return ready;
 }

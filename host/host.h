@@ -8,8 +8,9 @@
 /*
  * host_init: prepare the back ends for one program: the console is the
  * process's stdin/stdout/stderr; SIGPIPE is ignored so that a closed output
- * pipe drops output instead of killing the process. Returns 0, or -errno
- * (epoll_create1(2), timerfd_create(2)).
+ * pipe drops output instead of killing the process. Returns 0 (a negative
+ * errno is reserved for failures). The NIC is opened separately
+ * (host_net_open(), net.h).
  */
 int host_init(void);
 
@@ -39,14 +40,22 @@ int host_console_isatty(int stream);
 
 /* Ready bits returned by host_wait(); equal to PLAT_READY_* in platform.h. */
 #define HOST_READY_CONSOLE 0x1u
+#define HOST_READY_NET     0x2u
 
 /*
  * host_wait: block until one of `events` (HOST_READY_* bits) is ready or
- * timeout_ns nanoseconds pass (UINT64_MAX: no timeout; 0: just poll), with
- * epoll(7) and a timerfd (ns resolution). Returns the ready set, a subset of
- * `events`. The console is ready while stdin has input, and once more when it
- * has ended until host_console_read() has returned -1; a stdin that epoll
- * cannot watch (a regular file, /dev/null) is always ready until then.
+ * timeout_ns nanoseconds pass (UINT64_MAX: no timeout; 0: just poll), in
+ * ppoll(2) (ns resolution) on stdin and the NIC's descriptors. Returns the
+ * ready set, a subset of `events`; 0 when the time is up.
+ *
+ * The console is ready while stdin has input, and once more when it has
+ * ended until host_console_read() has returned -1; a stdin poll(2) always
+ * reports readable (a regular file, /dev/null) is always ready until then.
+ * The NIC (HOST_READY_NET) is ready while a frame waits for
+ * host_net_recv(). Whatever `events` holds, a user-mode NIC's sockets and
+ * timers are served during the wait (slirp_pollfds_fill/_poll), so
+ * connections through port forwards progress; the wait then goes on
+ * until a wanted event or the timeout.
  */
 uint32_t host_wait(uint64_t timeout_ns, uint32_t events);
 

@@ -1,0 +1,167 @@
+/* net.c: the NIC of both targets: frame checks, counters, back-end choice. */
+#include "net_backend.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct host_net_stats net_stats;
+
+static int nic_kind = LUNIK_NET_NONE;   /* the open back end */
+static struct host_net_info nic_info;
+
+void host_net_user_network(const struct lunik_net_config *cfg,
+                           struct host_net_user_addrs *a)
+{
+    if (cfg->ipv4_addr != 0) {
+        a->netmask = cfg->ipv4_netmask;
+        a->network = cfg->ipv4_addr & cfg->ipv4_netmask;
+        a->guest = cfg->ipv4_addr;
+    } else {
+        a->netmask = htonl(0xffffff00u);
+        a->network = htonl(0x0a000200u);            /* 10.0.2.0/24 */
+        a->guest = a->network | htonl(15);
+    }
+    a->host = cfg->ipv4_gateway != 0 ? cfg->ipv4_gateway
+                                     : a->network | htonl(2);
+    a->dns = a->network | htonl(3);
+}
+
+int host_net_open(const struct lunik_net_config *cfg, char *why, size_t n)
+{
+    struct host_net_user_addrs ua;
+    int r;
+
+    if (nic_kind != LUNIK_NET_NONE) {
+        snprintf(why, n, "a network device is already open");
+        return -1;
+    }
+    memset(&nic_info, 0, sizeof nic_info);
+    memcpy(nic_info.mac, cfg->mac, sizeof nic_info.mac);
+    nic_info.mtu = cfg->mtu != 0 ? cfg->mtu : 1500;
+    if (nic_info.mtu < HOST_NET_MTU_MIN || nic_info.mtu > HOST_NET_MTU_MAX) {
+        snprintf(why, n, "MTU %u is outside %u..%u", nic_info.mtu,
+                 HOST_NET_MTU_MIN, HOST_NET_MTU_MAX);
+        return -1;
+    }
+    if (cfg->ipv4_addr != 0) {
+        nic_info.ipv4_addr = cfg->ipv4_addr;
+        nic_info.ipv4_netmask = cfg->ipv4_netmask;
+        nic_info.ipv4_gateway = cfg->ipv4_gateway;
+    }
+    memset(&net_stats, 0, sizeof net_stats);
+    switch (cfg->kind) {
+    case LUNIK_NET_USER:
+        r = net_slirp_open(cfg, why, n);
+        if (r == 0 && cfg->ipv4_addr != 0) {
+            host_net_user_network(cfg, &ua);
+            nic_info.ipv4_gateway = ua.host;     /* slirp is the gateway */
+        }
+        break;
+    case LUNIK_NET_TAP:
+        r = net_tap_open(cfg, why, n);
+        break;
+    default:
+        snprintf(why, n, "unknown network kind %d", cfg->kind);
+        return -1;
+    }
+    if (r == 0)
+        nic_kind = cfg->kind;
+    return r;
+}
+
+void host_net_close(void)
+{
+    if (nic_kind == LUNIK_NET_USER)
+        net_slirp_close();
+    else if (nic_kind == LUNIK_NET_TAP)
+        net_tap_close();
+    nic_kind = LUNIK_NET_NONE;
+}
+
+int host_net_info(struct host_net_info *info)
+{
+    if (nic_kind == LUNIK_NET_NONE)
+        return -1;
+    *info = nic_info;
+    return 0;
+}
+
+int host_net_send(const void *p, size_t n)
+{
+    int r;
+
+    if (nic_kind == LUNIK_NET_NONE)
+        return -1;
+    if (n < HOST_NET_ETH_HEADER ||
+        n > (size_t)nic_info.mtu + HOST_NET_ETH_HEADER) {
+        net_stats.tx_refused++;
+        return -1;
+    }
+    r = nic_kind == LUNIK_NET_USER ? net_slirp_send(p, n)
+                                   : net_tap_send(p, n);
+    if (r == 0)
+        net_stats.tx_frames++;
+    else
+        net_stats.tx_dropped++;
+    return r;
+}
+
+long host_net_recv(void *p, size_t n)
+{
+    size_t max = (size_t)nic_info.mtu + HOST_NET_ETH_HEADER;
+    long r;
+
+    if (nic_kind == LUNIK_NET_USER)
+        r = net_slirp_recv(p, n, max);
+    else if (nic_kind == LUNIK_NET_TAP)
+        r = net_tap_recv(p, n, max);
+    else
+        return 0;
+    if (r > 0)
+        net_stats.rx_frames++;
+    return r;
+}
+
+void host_net_stats(struct host_net_stats *s)
+{
+    *s = net_stats;
+}
+
+int host_pollset_add(struct host_pollset *ps, int fd, short events)
+{
+    if (ps->n == ps->cap) {
+        unsigned cap = ps->cap ? ps->cap * 2 : 64;
+        struct pollfd *f = realloc(ps->fds, cap * sizeof *f);
+        if (f == NULL)
+            return -1;
+        ps->fds = f;
+        ps->cap = cap;
+    }
+    ps->fds[ps->n] = (struct pollfd){ .fd = fd, .events = events };
+    return (int)ps->n++;
+}
+
+void host_net_poll_fill(struct host_pollset *ps, int want_frames,
+                        uint64_t *timeout_ns)
+{
+    if (nic_kind == LUNIK_NET_USER)
+        net_slirp_poll_fill(ps, timeout_ns);
+    else if (nic_kind == LUNIK_NET_TAP)
+        net_tap_poll_fill(ps, want_frames);
+}
+
+int host_net_poll_done(const struct host_pollset *ps, int failed)
+{
+    if (nic_kind == LUNIK_NET_USER)
+        return net_slirp_poll_done(ps, failed);
+    if (nic_kind == LUNIK_NET_TAP)
+        return net_tap_poll_done(ps, failed);
+    return 0;
+}
+
+int host_net_pending(void)
+{
+    return nic_kind == LUNIK_NET_USER && net_slirp_pending();
+}

@@ -1,0 +1,35 @@
+/* net_backend.h: what host/net.c asks of each NIC back end. */
+#ifndef LUNIK_HOST_NET_BACKEND_H
+#define LUNIK_HOST_NET_BACKEND_H
+
+#include "net.h"
+
+/* The counters host_net_stats() reports; back ends count their drops. */
+extern struct host_net_stats net_stats;
+
+/*
+ * Each back end has the same six calls, used only by net.c:
+ *   open       start; 0, or -1 with one sentence in why[0..n)
+ *   close      stop and release everything
+ *   send       take one checked frame; 0, or -1 dropped
+ *   recv       one frame of 14..max_frame bytes into p (room n), dropping
+ *              longer ones; its length, or 0 when none waits
+ *   poll_fill  / poll_done: as host_net_poll_fill() / _done()
+ *   pending    1 when a frame waits without polling
+ */
+int net_slirp_open(const struct lunik_net_config *cfg, char *why, size_t n);
+void net_slirp_close(void);
+int net_slirp_send(const void *p, size_t n);
+long net_slirp_recv(void *p, size_t n, size_t max_frame);
+void net_slirp_poll_fill(struct host_pollset *ps, uint64_t *timeout_ns);
+int net_slirp_poll_done(const struct host_pollset *ps, int failed);
+int net_slirp_pending(void);
+
+int net_tap_open(const struct lunik_net_config *cfg, char *why, size_t n);
+void net_tap_close(void);
+int net_tap_send(const void *p, size_t n);
+long net_tap_recv(void *p, size_t n, size_t max_frame);
+void net_tap_poll_fill(struct host_pollset *ps, int want_frames);
+int net_tap_poll_done(const struct host_pollset *ps, int failed);
+
+#endif
