@@ -1,7 +1,9 @@
 /* platform.c: the hosted target's platform.h over host/'s Linux back ends. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "../host/host.h"
+#include "../host/net.h"
 #include "lunik/platform.h"
 
 uint64_t plat_clock_monotonic(void)
@@ -33,7 +35,8 @@ uint32_t plat_yield(uint64_t deadline_ns, uint32_t events)
         uint64_t now = host_clock_monotonic();
         timeout = deadline_ns > now ? deadline_ns - now : 0;
     }
-    return host_wait(timeout, events & HOST_READY_CONSOLE);
+    return host_wait(timeout,
+                     events & (HOST_READY_CONSOLE | HOST_READY_NET));
 }
 
 /* exit(3), so that the lunik command's own exit handlers run too. */
@@ -47,23 +50,27 @@ const char *plat_target(void)
     return "hosted";
 }
 
-/* The NIC: none yet (host/net.c comes next). */
+/* The NIC: host/net.c's back end, opened by lunik_hosted_run(). */
 int plat_net_info(struct plat_net_info *info)
 {
-    (void)info;
-    return -1;
+    struct host_net_info h;
+
+    if (host_net_info(&h) != 0)
+        return -1;
+    memcpy(info->mac, h.mac, sizeof info->mac);
+    info->mtu = h.mtu;
+    info->ipv4_addr = h.ipv4_addr;
+    info->ipv4_netmask = h.ipv4_netmask;
+    info->ipv4_gateway = h.ipv4_gateway;
+    return 0;
 }
 
 int plat_net_send(const void *p, size_t n)
 {
-    (void)p;
-    (void)n;
-    return -1;
+    return host_net_send(p, n);
 }
 
 long plat_net_recv(void *p, size_t n)
 {
-    (void)p;
-    (void)n;
-    return 0;
+    return host_net_recv(p, n);
 }

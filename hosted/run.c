@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "../host/host.h"
+#include "../host/net.h"
 #include "lunik/run.h"
 #include "lunik/runtime.h"
 #include "lunik/vfs.h"
@@ -14,8 +15,10 @@
  * The process becomes the program: no environment but TZ=UTC (so that
  * os.getenv and os.date answer as in the guest, which has no environment and
  * no /etc/localtime), the bundle and an empty /tmp as its only files (through
- * hosted/stdio.c), stdin/stdout/stderr as its console. cfg->kernel and
- * cfg->mem_size are ignored: the program uses the process's own memory.
+ * hosted/stdio.c), stdin/stdout/stderr as its console, and the NIC
+ * cfg->net asks for (host/net.h; a back end that cannot start is reported
+ * in one line and LUNIK_EXIT_OSERR, before the program runs). cfg->kernel
+ * and cfg->mem_size are ignored: the program uses the process's own memory.
  */
 int lunik_hosted_run(const struct lunik_run_config *cfg)
 {
@@ -24,6 +27,13 @@ int lunik_hosted_run(const struct lunik_run_config *cfg)
         fprintf(stderr, "lunik: cannot start the hosted target: %s\n",
                 strerror(-r));
         return LUNIK_EXIT_OSERR;
+    }
+    if (cfg->net != NULL && cfg->net->kind != LUNIK_NET_NONE) {
+        char why[200];
+        if (host_net_open(cfg->net, why, sizeof why) < 0) {
+            fprintf(stderr, "lunik: %s\n", why);
+            return LUNIK_EXIT_OSERR;
+        }
     }
     if (clearenv() != 0 || setenv("TZ", "UTC", 1) != 0) {
         fprintf(stderr, "lunik: cannot set the program's environment\n");
