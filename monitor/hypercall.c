@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 
 #include "host/host.h"
+#include "host/net.h"
 #include "lunik/hypercall.h"
 
 void *mon_guest_ptr(const struct mon_vm *vm, uint64_t gpa, uint64_t len,
@@ -68,7 +69,8 @@ static int hc_yield(struct mon_vm *vm, uint64_t gpa)
         now = host_clock_monotonic();
         timeout = y->deadline_ns > now ? y->deadline_ns - now : 0;
     }
-    y->ready = host_wait(timeout, y->events & LUNIK_EVENT_CONSOLE);
+    y->ready = host_wait(timeout, y->events &
+                         (LUNIK_EVENT_CONSOLE | LUNIK_EVENT_NET));
     y->monotonic_ns = host_clock_monotonic();
     y->wall_ns = host_clock_wall();
     return -1;
@@ -216,6 +218,60 @@ static int hc_syscall_entry(struct mon_vm *vm, uint64_t gpa)
     return -1;
 }
 
+static int hc_net_info(struct mon_vm *vm, uint64_t gpa)
+{
+    struct lunik_hc_net_info *ni =
+        HC_ARGS(vm, gpa, struct lunik_hc_net_info, "NIC info arguments");
+    struct host_net_info h;
+
+    if (ni == NULL)
+        return LUNIK_EXIT_GUEST;
+    if (host_net_info(&h) != 0) {
+        ni->ret = -1;
+        return -1;
+    }
+    memcpy(ni->mac, h.mac, sizeof ni->mac);
+    ni->mtu = h.mtu;
+    ni->ipv4_addr = h.ipv4_addr;
+    ni->ipv4_netmask = h.ipv4_netmask;
+    ni->ipv4_gateway = h.ipv4_gateway;
+    ni->ret = 0;
+    return -1;
+}
+
+/* The frame goes to the back end straight from guest memory: the only
+ * copy is the back end's own (slirp_input, or the tap's write(2)). */
+static int hc_net_send(struct mon_vm *vm, uint64_t gpa)
+{
+    struct lunik_hc_net_send *s =
+        HC_ARGS(vm, gpa, struct lunik_hc_net_send, "NIC send arguments");
+    const void *data;
+
+    if (s == NULL)
+        return LUNIK_EXIT_GUEST;
+    data = mon_guest_ptr(vm, s->data, s->len, "NIC send buffer");
+    if (data == NULL)
+        return LUNIK_EXIT_GUEST;
+    s->ret = host_net_send(data, s->len);
+    return -1;
+}
+
+/* Received frames land straight in guest memory. */
+static int hc_net_recv(struct mon_vm *vm, uint64_t gpa)
+{
+    struct lunik_hc_net_recv *r =
+        HC_ARGS(vm, gpa, struct lunik_hc_net_recv, "NIC receive arguments");
+    void *data;
+
+    if (r == NULL)
+        return LUNIK_EXIT_GUEST;
+    data = mon_guest_ptr(vm, r->data, r->len, "NIC receive buffer");
+    if (data == NULL)
+        return LUNIK_EXIT_GUEST;
+    r->ret = host_net_recv(data, r->len);
+    return -1;
+}
+
 int mon_hypercall(struct mon_vm *vm)
 {
     static int (*const calls[LUNIK_HC_COUNT])(struct mon_vm *, uint64_t) = {
@@ -224,6 +280,8 @@ int mon_hypercall(struct mon_vm *vm)
         [LUNIK_HC_EXIT] = hc_exit, [LUNIK_HC_ABORT] = hc_abort,
         [LUNIK_HC_SET_TLS] = hc_set_tls,
         [LUNIK_HC_SYSCALL_ENTRY] = hc_syscall_entry,
+        [LUNIK_HC_NET_INFO] = hc_net_info, [LUNIK_HC_NET_SEND] = hc_net_send,
+        [LUNIK_HC_NET_RECV] = hc_net_recv,
     };
     struct kvm_run *run = vm->run;
     uint64_t addr = run->mmio.phys_addr, off = addr - LUNIK_HYPERCALL_GPA;

@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 
 #include "host/host.h"
+#include "host/net.h"
 #include "lunik/hypercall.h"
 
 #define MIB ((uint64_t)1024 * 1024)
@@ -117,6 +118,13 @@ int lunik_kvm_run(const struct lunik_run_config *cfg)
                 strerror(errno));
         return LUNIK_EXIT_OSERR;
     }
+    if (cfg->net != NULL && cfg->net->kind != LUNIK_NET_NONE) {
+        char why[200];
+        if (host_net_open(cfg->net, why, sizeof why) < 0) {
+            fprintf(stderr, "lunik: %s\n", why);
+            return LUNIK_EXIT_OSERR;
+        }
+    }
     r = mon_vm_create(&vm, cfg->mem_size / 4096 * 4096);
     if (r == 0) {
         mon_load(&vm, cfg, &k);
@@ -125,5 +133,6 @@ int lunik_kvm_run(const struct lunik_run_config *cfg)
     if (r == 0)
         r = mon_run_loop(&vm);
     mon_vm_destroy(&vm);
+    host_net_close();
     return r;
 }

@@ -120,6 +120,9 @@ enum lunik_hypercall {
     LUNIK_HC_ABORT = 5,         /* end the VM after a guest fault */
     LUNIK_HC_SET_TLS = 6,       /* set the FS base (the TLS pointer) */
     LUNIK_HC_SYSCALL_ENTRY = 7, /* where `syscall` lands on kvm_pvm */
+    LUNIK_HC_NET_INFO = 8,      /* describe the NIC */
+    LUNIK_HC_NET_SEND = 9,      /* send one frame, never blocks */
+    LUNIK_HC_NET_RECV = 10,     /* receive one frame, never blocks */
     LUNIK_HC_COUNT
 };
 
@@ -146,6 +149,7 @@ struct lunik_hc_read {
 
 /* Event bits for LUNIK_HC_YIELD; equal to PLAT_READY_*. */
 #define LUNIK_EVENT_CONSOLE 0x1u
+#define LUNIK_EVENT_NET     0x2u        /* a received frame is waiting */
 
 /*
  * LUNIK_HC_YIELD: block the vCPU until one of `events` is ready or the host's
@@ -213,6 +217,42 @@ struct lunik_hc_set_tls {
 struct lunik_hc_syscall_entry {
     uint64_t entry;             /* IN: guest virtual address of the entry */
     uint64_t fmask;             /* IN: RFLAGS bits `syscall` clears */
+};
+
+/*
+ * LUNIK_HC_NET_INFO: describe the NIC (host/net.h). ret is 0 with the
+ * other fields filled, or -1 when the VM has no NIC. As plat_net_info().
+ */
+struct lunik_hc_net_info {
+    int64_t ret;                /* OUT: 0, or -1 no NIC */
+    uint8_t mac[6];             /* OUT: the NIC's MAC address */
+    uint16_t mtu;               /* OUT: bytes of payload per frame */
+    uint32_t ipv4_addr;         /* OUT: fixed address, 0 = DHCP (network */
+    uint32_t ipv4_netmask;      /* OUT:   byte order, as the three */
+    uint32_t ipv4_gateway;      /* OUT:   plat_net_info fields) */
+    uint32_t pad;
+};
+
+/*
+ * LUNIK_HC_NET_SEND: send the frame of len bytes at data. The monitor
+ * checks the buffer lies in guest memory (else the VM stops), then the
+ * length (14 <= len <= mtu + 14, else refused) and hands the frame to the
+ * back end straight from guest memory. Never blocks. As plat_net_send().
+ */
+struct lunik_hc_net_send {
+    uint64_t data;              /* IN: GPA of the frame */
+    uint64_t len;               /* IN: bytes */
+    int64_t ret;                /* OUT: 0 taken, -1 refused or dropped */
+};
+
+/*
+ * LUNIK_HC_NET_RECV: copy the oldest waiting frame into data (len bytes
+ * of room, checked as for NET_SEND). Never blocks. As plat_net_recv().
+ */
+struct lunik_hc_net_recv {
+    uint64_t data;              /* IN: GPA of the buffer */
+    uint64_t len;               /* IN: bytes of room */
+    int64_t ret;                /* OUT: the frame's bytes, or 0 none */
 };
 
 #endif /* __ASSEMBLER__ */
