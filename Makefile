@@ -11,7 +11,7 @@
 # Sources are listed by one build.mk per folder, in three lists:
 #   GUEST_SRCS  compiled with musl-gcc into the guest kernel only
 #   HOST_SRCS   compiled with gcc into build/lunik only
-#   BOTH_SRCS   compiled for both (runtime/, vfs/)
+#   BOTH_SRCS   compiled for both (runtime/, vfs/, net/ with lwIP)
 # Lua 5.4 (third_party/lua, fetched by scripts/setup.sh) is compiled for both.
 
 B := build
@@ -45,6 +45,7 @@ all: $(B)/lunik
 
 include host/build.mk
 include vfs/build.mk
+include net/build.mk
 include runtime/build.mk
 include guest/build.mk
 include monitor/build.mk

@@ -1,20 +1,26 @@
 -- lunik.lua: the `lunik` Lua module and the cooperative event loop (scheduler).
 --
 -- runtime.c loads this chunk once, before the app, with the C core
--- (runtime.c: now, wait, read, exit, errwrite, target) as its argument. It
--- registers the module as package.loaded.lunik and package.preload.lunik
--- and returns run(main, ...), which runs the main chunk as the first handler
--- coroutine, then the loop until no handler can fire again.
+-- (runtime.c: now, wait, read, exit, errwrite, target; net_chunk and
+-- http_chunk, the compiled runtime/net.lua and runtime/http.lua; netcore,
+-- the C half of lunik.net) as its argument. It registers the module as
+-- package.loaded.lunik and package.preload.lunik, lunik.net and lunik.http
+-- as package.preload entries, and returns run(main, ...), which runs the
+-- main chunk as the first handler coroutine, then the loop until no handler
+-- can fire again.
 --
 -- Invariants:
 --   * every handler runs in a fresh coroutine, listed in `kinds` (coroutine
---     -> "main" | "timer" | "console") until it ends;
+--     -> "main" | "timer" | "console" | "tcp" | "udp") until it ends;
 --   * the heap holds the active timers and the sleeping handlers, ordered by
 --     (at, seq): deadline in seconds of core.now(), then creation order
 --     (FIFO among equal deadlines); entry.pos is the entry's index in the
 --     heap, nil while the entry is not in it;
 --   * `ready` holds handlers that yielded with plain coroutine.yield; they
---     are resumed on the next loop turn.
+--     are resumed on the next loop turn;
+--   * io_waiters[id] is the set of handlers waiting (wait_io) for an event
+--     of network endpoint id; nio counts them. A handler waits on at most
+--     one id at a time.
 
 local core = ...
 
@@ -94,6 +100,8 @@ end
 
 local kinds = setmetatable({}, { __mode = "k" })
 local SLEEP = {}            -- yielded by lunik.sleep (private token)
+local IO = {}               -- yielded by wait_io (private token)
+local IO_EVENT = {}         -- passed to a handler woken by its event
 local MAIN_FAILED = {}      -- raised to end the loop after a main error
 local main_co
 local ready, nready, spare = {}, 0, {}
@@ -133,7 +141,7 @@ local function resume(co, ...)
     if co_status(co) == "dead" then
         console_done(co)
         kinds[co] = nil
-    elseif what ~= SLEEP then       -- plain yield: run again next turn
+    elseif what ~= SLEEP and what ~= IO then  -- plain yield: next turn
         nready = nready + 1
         ready[nready] = co
     end                             -- asleep: its heap entry wakes it
@@ -271,6 +279,57 @@ local function read_console()
     console_buf = sub(data, pos)
 end
 
+------------------------------------------------------------ network I/O
+--
+-- lunik.net (net.lua) suspends handlers with wait_io and installs its hooks
+-- with set_net once the network has started; the loop then polls lwIP each
+-- turn and hands the ids of endpoints with events to net_hooks.on_events,
+-- which wakes their waiters.
+
+local io_waiters, nio = {}, 0
+local net_hooks             -- { poll, timeout, busy, on_events } or nil
+
+-- Suspend the calling handler until wake(id) or `timeout` seconds (nil =
+-- none). Returns true when woken by an event, false on the timeout.
+local function wait_io(id, timeout)
+    local co, is_main = co_running()
+    if is_main or not kinds[co] then
+        error("lunik.net: not inside a lunik handler coroutine", 3)
+    end
+    local set = io_waiters[id]
+    if not set then set = {}; io_waiters[id] = set end
+    set[co] = true
+    nio = nio + 1
+    local e
+    if timeout then
+        e = { co = co }
+        heap_push(e, now() + timeout)
+    end
+    local woke = co_yield(IO)
+    nio = nio - 1
+    set[co] = nil
+    if next(set) == nil and io_waiters[id] == set then
+        io_waiters[id] = nil
+    end
+    if e and e.pos then heap_remove(e) end
+    return woke == IO_EVENT
+end
+
+-- Resume every handler waiting on id (each may wait again).
+local function wake(id)
+    local set = io_waiters[id]
+    if not set then return end
+    local list, n = {}, 0
+    for co in next, set do n = n + 1; list[n] = co end
+    for i = 1, n do
+        local co = list[i]
+        if set[co] and co_status(co) == "suspended" then
+            set[co] = nil
+            resume(co, IO_EVENT)
+        end
+    end
+end
+
 --------------------------------------------------------------------- loop
 
 local function run_ready()
@@ -284,7 +343,8 @@ local function run_ready()
 end
 
 -- Turn until no handler can fire again: no timers, no sleeping or yielded
--- handlers, and no console handler (or the console input has ended).
+-- handlers, no console handler (or the console input has ended), and no
+-- open listener, UDP socket or handler waiting on the network.
 local function loop()
     while true do
         if nready > 0 then run_ready() end
@@ -293,14 +353,29 @@ local function loop()
         local handled = console_regs[1] ~= nil
         local console = handled and not console_ended and first > last and
                         console_busy == 0
-        if nheap == 0 and nready == 0 and not console then return end
+        local net_on = net_hooks ~= nil and net_hooks.busy()
+        if nheap == 0 and nready == 0 and not console and not net_on then
+            return
+        end
         local deadline = nil
         if nready > 0 then
             deadline = 0
         elseif nheap > 0 then
             deadline = heap[1].at
         end
-        if wait(deadline, console) then read_console() end
+        if net_on then
+            local t = net_hooks.timeout()   -- lwIP's next timer
+            if t then
+                t = now() + t
+                if not deadline or t < deadline then deadline = t end
+            end
+        end
+        local console_ready, net_ready = wait(deadline, console, net_on)
+        if console_ready then read_console() end
+        if net_on then
+            local ids = net_hooks.poll(net_ready)
+            if ids then net_hooks.on_events(ids) end
+        end
     end
 end
 
@@ -393,4 +468,25 @@ lunik.target = core.target
 
 package.loaded.lunik = lunik
 package.preload.lunik = function() return lunik end
+
+-- The scheduler's private interface for net.lua.
+local sched = {
+    now = now,
+    start = start,
+    wait_io = wait_io,
+    wake = wake,
+    io_waiting = function() return nio > 0 end,
+    set_net = function(hooks) net_hooks = hooks end,
+    sleep = lunik.sleep,
+    message = message,
+    -- report(kind, text): a handler error caught by net.lua, reported as
+    -- fail() reports one.
+    report = function(kind, text)
+        errwrite("lunik: error in " .. kind .. " handler: " .. text .. "\n")
+    end,
+}
+local net_chunk, http_chunk, netcore = core.net_chunk, core.http_chunk,
+                                       core.netcore
+package.preload["lunik.net"] = function() return net_chunk(sched, netcore) end
+package.preload["lunik.http"] = function() return http_chunk() end
 return run

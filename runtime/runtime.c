@@ -11,10 +11,12 @@
 #include "lunik/platform.h"
 #include "lunik/runtime.h"
 #include "alloc.h"
+#include "netlib.h"
 
-/* runtime/lunik.lua, embedded by runtime/lunik_lua.S. */
-extern const char lunik_runtime_lua[];
-extern const char lunik_runtime_lua_end[];
+/* The runtime's Lua sources, embedded by runtime/lua_sources.S. */
+extern const char lunik_runtime_lua[], lunik_runtime_lua_end[];
+extern const char lunik_net_lua[], lunik_net_lua_end[];
+extern const char lunik_http_lua[], lunik_http_lua_end[];
 
 #define RT_PACKAGE_PATH \
     "./?.lua;./?/init.lua;/lib/lua/?.lua;/lib/lua/?/init.lua"
@@ -44,20 +46,23 @@ static uint64_t rt_deadline_ns(lua_Number s)
 }
 
 /*
- * core.wait(deadline, console) -> boolean: flush stdout, then sleep until
- * the deadline (seconds of core.now(); nil = none) or, when console is
- * true, console input. True when console input (or its end) is waiting.
+ * core.wait(deadline, console, net) -> console_ready, net_ready: flush
+ * stdout, then sleep until the deadline (seconds of core.now(); nil =
+ * none) or, when console is true, console input, or, when net is true, a
+ * received frame (plat_yield). Each result is true when that event waits.
  */
 static int core_wait(lua_State *L)
 {
     uint64_t deadline = UINT64_MAX;
     if (!lua_isnoneornil(L, 1))
         deadline = rt_deadline_ns(luaL_checknumber(L, 1));
-    uint32_t events = lua_toboolean(L, 2) ? PLAT_READY_CONSOLE : 0;
+    uint32_t events = (lua_toboolean(L, 2) ? PLAT_READY_CONSOLE : 0) |
+                      (lua_toboolean(L, 3) ? PLAT_READY_NET : 0);
     fflush(stdout);
     uint32_t ready = plat_yield(deadline, events);
     lua_pushboolean(L, (ready & PLAT_READY_CONSOLE) != 0);
-    return 1;
+    lua_pushboolean(L, (ready & PLAT_READY_NET) != 0);
+    return 2;
 }
 
 /* core.read() -> string: waiting console bytes ("" if none), nil at end. */
@@ -209,13 +214,26 @@ static void rt_set_arg(lua_State *L, int argc, char **argv)
     lua_setglobal(L, "arg");
 }
 
+/* Compile an embedded Lua source; leaves its chunk on the stack. */
+static void rt_load_embedded(lua_State *L, const char *p, const char *end,
+                             const char *name)
+{
+    if (luaL_loadbufferx(L, p, (size_t)(end - p), name, "t") != LUA_OK)
+        lua_error(L);
+}
+
 /* Load lunik.lua with the core; leaves its run function on the stack. */
 static void rt_load_scheduler(lua_State *L)
 {
-    size_t n = (size_t)(lunik_runtime_lua_end - lunik_runtime_lua);
-    if (luaL_loadbufferx(L, lunik_runtime_lua, n, "=[lunik]", "t") != LUA_OK)
-        lua_error(L);
+    rt_load_embedded(L, lunik_runtime_lua, lunik_runtime_lua_end, "=[lunik]");
     luaL_newlib(L, rt_core);
+    rt_load_embedded(L, lunik_net_lua, lunik_net_lua_end, "=[lunik.net]");
+    lua_setfield(L, -2, "net_chunk");
+    rt_load_embedded(L, lunik_http_lua, lunik_http_lua_end,
+                     "=[lunik.http]");
+    lua_setfield(L, -2, "http_chunk");
+    lunik_open_netcore(L);
+    lua_setfield(L, -2, "netcore");
     lua_call(L, 1, 1);
 }
 

@@ -54,9 +54,9 @@ struct lunik_run_config {
     const void *bundle;         /* bundle, as in image.h */
     size_t bundle_size;         /* bytes */
     uint64_t mem_size;          /* guest memory, bytes (kvm; hosted ignores) */
-    const struct lunik_net_config *net; /* NULL = no NIC */
     int argc;                   /* argv[0]: the app's path in /app; then the */
     char **argv;                /* script arguments; becomes Lua's `arg` */
+    const struct lunik_net_config *net; /* NULL = no NIC */
 };
 
 /*

@@ -1,0 +1,95 @@
+/* lwipopts.h: how lunik builds lwIP: NO_SYS, IPv4, TCP/UDP/DHCP, heap memory. */
+#ifndef LUNIK_LWIPOPTS_H
+#define LUNIK_LWIPOPTS_H
+
+/*
+ * Option names and meanings: lwIP 2.1 src/include/lwip/opt.h. lwIP runs
+ * with no operating-system layer (NO_SYS): one thread, the raw callback API
+ * (tcp_*, udp_*), driven by the lunik event loop through net/net.h. There
+ * is no locking, no sockets or netconn API, no mailboxes.
+ */
+#define NO_SYS                      1
+#define LWIP_SOCKET                 0
+#define LWIP_NETCONN                0
+#define SYS_LIGHTWEIGHT_PROT        0
+#define LWIP_TIMERS                 1
+#define LWIP_SINGLE_NETIF           1
+
+/*
+ * Memory: every pool and the heap come from the C library's malloc, so
+ * lwIP uses guest memory as it needs it (one --mem budget for Lua and the
+ * stack) and no compile-time pool limits the number of connections. What a
+ * connection may hold is bounded by its windows below.
+ */
+#define MEM_LIBC_MALLOC             1
+#define MEMP_MEM_MALLOC             1
+#define MEM_ALIGNMENT               8
+#define MEM_SIZE                    (256 * 1024)
+#define MEMP_NUM_TCP_PCB            4096    /* unused with MEMP_MEM_MALLOC */
+#define MEMP_NUM_TCP_PCB_LISTEN     64
+#define MEMP_NUM_UDP_PCB            64
+#define MEMP_NUM_TCP_SEG            8192
+#define PBUF_POOL_SIZE              64
+
+/* Protocols: IPv4 over Ethernet, ARP, ICMP echo, DHCP client, UDP, TCP. */
+#define LWIP_IPV4                   1
+#define LWIP_IPV6                   0
+#define LWIP_ARP                    1
+#define LWIP_ETHERNET               1
+#define LWIP_ICMP                   1
+#define LWIP_RAW                    0
+#define LWIP_DHCP                   1
+#define DHCP_DOES_ARP_CHECK         0       /* no 1-2 s ARP probe at start */
+#define LWIP_AUTOIP                 0
+#define LWIP_IGMP                   0
+#define LWIP_DNS                    0
+#define LWIP_UDP                    1
+#define LWIP_TCP                    1
+#define IP_REASSEMBLY               1
+#define IP_FRAG                     1
+#define ARP_TABLE_SIZE              32
+#define ARP_QUEUEING                1
+#define ETHARP_SUPPORT_STATIC_ENTRIES 0
+
+/*
+ * TCP, per connection: a 1460-byte MSS (1500-byte MTU), a 16-segment
+ * (23 KiB) receive window that closes while the Lua program does not read
+ * (runtime/netlib.c acknowledges data only as it is consumed), and a
+ * 16-segment send buffer a writer waits on when full. Together these bound
+ * the memory one connection can pin.
+ */
+#define TCP_MSS                     1460
+#define TCP_WND                     (16 * TCP_MSS)
+#define TCP_SND_BUF                 (16 * TCP_MSS)
+#define TCP_SND_QUEUELEN            ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
+#define TCP_SNDLOWAT                (TCP_SND_BUF / 2)
+#define TCP_LISTEN_BACKLOG          1
+#define TCP_DEFAULT_LISTEN_BACKLOG  0xff
+#define TCP_OVERSIZE                TCP_MSS
+#define LWIP_TCP_KEEPALIVE          1
+#define LWIP_WND_SCALE              0
+#define TCP_QUEUE_OOSEQ             1
+
+/* The netif: status callback (DHCP lease), link callback, hostname. */
+#define LWIP_NETIF_STATUS_CALLBACK  1
+#define LWIP_NETIF_LINK_CALLBACK    0
+#define LWIP_NETIF_HOSTNAME         1
+#define LWIP_NETIF_API              0
+#define LWIP_NETIF_TX_SINGLE_PBUF   0
+
+/* Checksums in software, both ways (no offload on slirp or a plain tap). */
+#define CHECKSUM_GEN_IP             1
+#define CHECKSUM_GEN_UDP            1
+#define CHECKSUM_GEN_TCP            1
+#define CHECKSUM_GEN_ICMP           1
+#define CHECKSUM_CHECK_IP           1
+#define CHECKSUM_CHECK_UDP          1
+#define CHECKSUM_CHECK_TCP          1
+#define CHECKSUM_CHECK_ICMP         1
+
+/* No statistics or debug output. */
+#define LWIP_STATS                  0
+#define LWIP_STATS_DISPLAY          0
+#define LWIP_DEBUG                  0
+
+#endif

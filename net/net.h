@@ -1,0 +1,50 @@
+/* net.h: the guest's TCP/IP stack (lwIP) on the platform NIC, driven by the event loop. */
+#ifndef LUNIK_NET_H
+#define LUNIK_NET_H
+
+#include <stdint.h>
+
+/*
+ * lwIP (third_party/lwip, Debian's lwip source package) runs with NO_SYS:
+ * no threads, no locks; its raw callback API is called from the event loop
+ * only. The loop's part in that:
+ *
+ *   lunik_net_start()     once, before any tcp_* / udp_* call;
+ *   lunik_net_poll()      whenever plat_yield() reports PLAT_READY_NET or
+ *                         lunik_net_timeout_ns() has passed; lwIP's
+ *                         callbacks run inside it;
+ *   lunik_net_timeout_ns() to bound the next plat_yield().
+ */
+
+/*
+ * lunik_net_start: initialise lwIP and add the platform NIC as its only
+ * netif, with the fixed address from plat_net_info() or a DHCP client
+ * (RFC 2131, lwIP dhcp_start). Idempotent. Returns 0, or -1 when the
+ * program has no NIC (plat_net_info() fails) or lwIP cannot allocate it.
+ */
+int lunik_net_start(void);
+
+/* lunik_net_started: 1 once lunik_net_start() has succeeded, else 0. */
+int lunik_net_started(void);
+
+/*
+ * lunik_net_poll: when `frames` is nonzero, hand every waiting received
+ * frame (at most a budget of 256 per call, so timers are not starved) to
+ * lwIP; then run lwIP's due timers (sys_check_timeouts). Returns the
+ * number of frames taken.
+ */
+int lunik_net_poll(int frames);
+
+/*
+ * lunik_net_timeout_ns: nanoseconds until lwIP's next timer is due (0 when
+ * one is already due), or UINT64_MAX when none is pending.
+ */
+uint64_t lunik_net_timeout_ns(void);
+
+/*
+ * lunik_net_address: the netif's IPv4 address in network byte order; 0
+ * while it has none (DHCP not finished, or not started).
+ */
+uint32_t lunik_net_address(void);
+
+#endif

@@ -1,0 +1,172 @@
+/* stack.c: lwIP on the platform NIC: the netif driver, the poll step, sys_now. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lwip/dhcp.h"
+#include "lwip/etharp.h"
+#include "lwip/init.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/timeouts.h"
+#include "netif/ethernet.h"
+
+#include "lunik/platform.h"
+#include "net.h"
+
+#define NET_POLL_BUDGET 256     /* frames handed to lwIP per poll */
+
+static struct netif net_if;
+static struct plat_net_info net_info;
+static int net_started;
+static uint64_t net_clock_zero; /* plat_clock_monotonic() at start, ns */
+static unsigned int net_rand_state;
+
+/* ------------------------------------------------- lwIP's port hooks */
+
+/* sys_now: milliseconds on the monotonic clock (lwIP 2.1 sys.h; NO_SYS). */
+u32_t sys_now(void)
+{
+    return (u32_t)((plat_clock_monotonic() - net_clock_zero) / 1000000u);
+}
+
+/* lunik_net_rand: xorshift32 seeded from the clock and the MAC; lwIP uses
+ * it for the first ephemeral port and DHCP transaction ids (cc.h), not for
+ * anything secret. */
+unsigned int lunik_net_rand(void)
+{
+    unsigned int x = net_rand_state;
+
+    if (x == 0) {
+        x = (unsigned int)plat_clock_wall() ^
+            ((unsigned int)net_info.mac[4] << 8 | net_info.mac[5]) ^
+            (unsigned int)plat_clock_monotonic();
+        if (x == 0)
+            x = 0x9e3779b9u;
+    }
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    net_rand_state = x;
+    return x;
+}
+
+/* lunik_net_diag: lwIP's LWIP_PLATFORM_DIAG (debug builds): to stderr. */
+void lunik_net_diag(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fputs("lwip: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
+/* ---------------------------------------------------------- the netif */
+
+/* linkoutput: one frame to the NIC. A chained pbuf is gathered into one
+ * buffer first (the NIC takes contiguous frames). */
+static err_t net_linkoutput(struct netif *nif, struct pbuf *p)
+{
+    static unsigned char frame[65535];  /* p->tot_len is a u16_t */
+    const void *data = p->payload;
+
+    (void)nif;
+    if (p->next != NULL) {
+        pbuf_copy_partial(p, frame, p->tot_len, 0);
+        data = frame;
+    }
+    /* A frame the back end drops is like a frame lost on the wire: TCP
+     * retransmits it, so it is not an error for lwIP. */
+    plat_net_send(data, p->tot_len);
+    return ERR_OK;
+}
+
+static err_t net_netif_init(struct netif *nif)
+{
+    nif->name[0] = 'e';
+    nif->name[1] = 'n';
+    nif->mtu = net_info.mtu;
+    nif->hwaddr_len = ETH_HWADDR_LEN;
+    memcpy(nif->hwaddr, net_info.mac, ETH_HWADDR_LEN);
+    nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP |
+                 NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
+    nif->output = etharp_output;
+    nif->linkoutput = net_linkoutput;
+    netif_set_hostname(nif, "lunik");
+    return ERR_OK;
+}
+
+int lunik_net_start(void)
+{
+    ip4_addr_t addr, mask, gw;
+
+    if (net_started)
+        return 0;
+    if (plat_net_info(&net_info) != 0)
+        return -1;
+    if (net_info.mtu < 576 || net_info.mtu > 65535 - PLAT_ETH_HEADER)
+        net_info.mtu = 1500;
+    net_clock_zero = plat_clock_monotonic();
+    lwip_init();
+    addr.addr = net_info.ipv4_addr;
+    mask.addr = net_info.ipv4_netmask;
+    gw.addr = net_info.ipv4_gateway;
+    if (netif_add(&net_if, &addr, &mask, &gw, NULL, net_netif_init,
+                  ethernet_input) == NULL)
+        return -1;
+    netif_set_default(&net_if);
+    netif_set_up(&net_if);
+    if (net_info.ipv4_addr == 0 && dhcp_start(&net_if) != ERR_OK)
+        return -1;
+    net_started = 1;
+    return 0;
+}
+
+int lunik_net_started(void)
+{
+    return net_started;
+}
+
+int lunik_net_poll(int frames)
+{
+    size_t room = (size_t)net_info.mtu + PLAT_ETH_HEADER;
+    int n = 0;
+
+    if (!net_started)
+        return 0;
+    while (frames && n < NET_POLL_BUDGET) {
+        /* Receive straight into a pbuf: no copy after the NIC's. */
+        struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)room, PBUF_RAM);
+        if (p == NULL)
+            break;
+        long len = plat_net_recv(p->payload, room);
+        if (len <= 0) {
+            pbuf_free(p);
+            break;
+        }
+        pbuf_realloc(p, (u16_t)len);
+        if (net_if.input(p, &net_if) != ERR_OK)
+            pbuf_free(p);
+        n++;
+    }
+    sys_check_timeouts();
+    return n;
+}
+
+uint64_t lunik_net_timeout_ns(void)
+{
+    if (!net_started)
+        return UINT64_MAX;
+    u32_t ms = sys_timeouts_sleeptime();
+    if (ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE)
+        return UINT64_MAX;
+    return (uint64_t)ms * 1000000u;
+}
+
+uint32_t lunik_net_address(void)
+{
+    if (!net_started)
+        return 0;
+    return ip4_addr_get_u32(netif_ip4_addr(&net_if));
+}

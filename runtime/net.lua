@@ -1,0 +1,366 @@
+-- net.lua: the lunik.net module: TCP and UDP handlers and connections over lwIP.
+--
+-- lunik.lua loads this chunk on the first require("lunik.net") with two
+-- arguments: `sched`, the scheduler's private interface (start, wait_io,
+-- set_net; see lunik.lua), and `core`, the C half (runtime/netlib.c). The
+-- network (lwIP and the NIC) starts on the first call that needs it.
+--
+-- Every endpoint (listener, connection, UDP socket) has an integer id; the
+-- C half reports ids with events after each poll, and on_events wakes the
+-- coroutines waiting on those ids and runs the per-endpoint dispatchers
+-- (accept for listeners, datagram delivery for UDP sockets).
+--
+-- Conventions (all functions): bad arguments raise errors; run-time
+-- failures return nil, err with err one of "timeout", "closed", "reset",
+-- "aborted", "refused", "unreachable", "address in use", "too long",
+-- "out of memory", "no network: run with -p or --net". Timeouts are in
+-- seconds (a number >= 0; nil = no limit). Calls that wait suspend only the
+-- calling handler coroutine.
+
+local sched, core = ...
+
+local start_handler, wait_io = sched.start, sched.wait_io
+local now = sched.now
+local setmetatable, type, error, tostring = setmetatable, type, error, tostring
+local xpcall, traceback = xpcall, debug.traceback
+local c_recv, c_recv_line, c_send = core.recv, core.recv_line, core.send
+local c_close, c_accept, c_state = core.close, core.accept, core.state
+
+local net = {}
+
+local DEFAULT_LINE_MAX = 65536
+local DEFAULT_READ = 65536
+
+local dispatch = {}         -- id -> function run on each event of id
+local nopen = 0             -- listeners and UDP sockets open (keep alive)
+local started = false
+
+local function on_events(ids)
+    for i = 1, #ids do
+        local id = ids[i]
+        local d = dispatch[id]
+        if d then d() end
+        sched.wake(id)
+    end
+end
+
+local function busy()
+    return nopen > 0 or sched.io_waiting()
+end
+
+local NO_NET = "no network: run with -p or --net"
+
+-- Start lwIP on the NIC once; nil, err when the program has none.
+local function ensure_started()
+    if started then return true end
+    if not core.start() then return nil, NO_NET end
+    started = true
+    sched.set_net({ poll = core.poll, timeout = core.timeout,
+                    busy = busy, on_events = on_events })
+    return true
+end
+
+local function check_timeout(t, argn, name)
+    if t ~= nil and (type(t) ~= "number" or t ~= t or t < 0) then
+        error("bad argument #" .. argn .. " to '" .. name ..
+              "' (timeout in seconds >= 0 expected, got " ..
+              (t ~= t and "nan" or type(t) == "number" and tostring(t)
+               or type(t)) .. ")", 3)
+    end
+    return t and now() + t
+end
+
+-- Seconds left until deadline (nil = none); false when it has passed.
+local function left(deadline)
+    if not deadline then return nil end
+    local l = deadline - now()
+    return l > 0 and l or false
+end
+
+local function check_port(p, argn, name, zero_ok)
+    if math.type(p) ~= "integer" or p < (zero_ok and 0 or 1) or p > 65535 then
+        error("bad argument #" .. argn .. " to '" .. name .. "' (port " ..
+              (zero_ok and "0" or "1") .. "..65535 expected)", 3)
+    end
+end
+
+local function check_fn(fn, argn, name)
+    if type(fn) ~= "function" then
+        error("bad argument #" .. argn .. " to '" .. name ..
+              "' (function expected, got " .. type(fn) .. ")", 3)
+    end
+end
+
+----------------------------------------------------------- connections
+
+local Conn = {}
+Conn.__index = Conn
+Conn.__name = "lunik.net.conn"
+
+local function new_conn(box, id)
+    return setmetatable({ box = box, id = id }, Conn)
+end
+
+-- conn:read(n [, timeout]) -> string | nil, err: 1..n bytes as soon as
+-- any have arrived (as recv(2)); n >= 1 (default 65536). nil, "closed"
+-- once the peer has closed its side and everything was read.
+function Conn:read(n, timeout)
+    if n == nil then n = DEFAULT_READ end
+    if math.type(n) ~= "integer" or n < 1 then
+        error("bad argument #1 to 'read' (byte count >= 1 expected)", 2)
+    end
+    local deadline = check_timeout(timeout, 2, "read")
+    if not self.box then return nil, "closed" end
+    while true do
+        local s, err = c_recv(self.box, n)
+        if s ~= "" then return s, err end
+        local l = left(deadline)
+        if l == false or not wait_io(self.id, l) then
+            return nil, "timeout"
+        end
+    end
+end
+
+-- conn:read_line([timeout [, max]]) -> line | nil, err [, partial]: the
+-- next line without its "\n" (and a "\r" just before it). err: "timeout";
+-- "too long" when max bytes (default 65536) hold no "\n"; "closed" at the
+-- end of the stream, with the unterminated rest as partial (maybe "").
+function Conn:read_line(timeout, max)
+    local deadline = check_timeout(timeout, 1, "read_line")
+    if max == nil then max = DEFAULT_LINE_MAX end
+    if math.type(max) ~= "integer" or max < 1 then
+        error("bad argument #2 to 'read_line' (byte count >= 1 expected)", 2)
+    end
+    if not self.box then return nil, "closed", "" end
+    while true do
+        local line, err, partial = c_recv_line(self.box, max)
+        if line then return line end
+        if line == nil then return nil, err, partial end
+        local l = left(deadline)
+        if l == false or not wait_io(self.id, l) then
+            return nil, "timeout"
+        end
+    end
+end
+
+-- conn:write(s [, timeout]) -> true | nil, err: queue all of s (a string)
+-- for sending. Waits while the send buffer (about 23 KiB) is full, so a
+-- fast writer is held back by a slow reader (back-pressure). On a timeout
+-- part of s may have been queued.
+function Conn:write(s, timeout)
+    if type(s) ~= "string" then
+        if type(s) == "number" then
+            s = tostring(s)
+        else
+            error("bad argument #1 to 'write' (string expected, got " ..
+                  type(s) .. ")", 2)
+        end
+    end
+    local deadline = check_timeout(timeout, 2, "write")
+    if not self.box then return nil, "closed" end
+    local i, len = 1, #s
+    while i <= len do
+        local k, err = c_send(self.box, s, i)
+        if not k then return nil, err end
+        i = i + k
+        if i <= len then
+            local l = left(deadline)
+            if l == false or not wait_io(self.id, l) then
+                return nil, "timeout"
+            end
+        end
+    end
+    return true
+end
+
+-- conn:close() -> true: close the connection: data already written is
+-- still delivered, then FIN (RFC 9293 3.6). Unread received data is
+-- dropped. Closing again does nothing.
+function Conn:close()
+    if self.box then
+        c_close(self.box)
+        self.box = nil
+    end
+    return true
+end
+
+-- conn:peer() -> ip, port | nil, err: the remote end's address.
+function Conn:peer()
+    if not self.box then return nil, "closed" end
+    return core.peer(self.box)
+end
+
+------------------------------------------------------------------- TCP
+
+local Listener = {}
+Listener.__index = Listener
+Listener.__name = "lunik.net.listener"
+
+-- Run fn(conn) for one accepted connection; close it when fn ends.
+local function serve_conn(fn, conn)
+    local ok, err = xpcall(fn, function(e)
+        return traceback(sched.message(e), 2)
+    end, conn)
+    conn:close()
+    if not ok then
+        sched.report("tcp", err)
+    end
+end
+
+-- net.listen(port, fn [, opts]) -> listener | nil, err: accept TCP
+-- connections on port (0..65535; 0 picks a free one) on every address of
+-- the NIC. fn(conn) runs in a fresh handler coroutine per connection; the
+-- connection is closed when fn returns or throws (a throw prints a
+-- traceback on stderr; the listener goes on). opts.backlog: connections
+-- waiting to be accepted, 1..255 (default 128; more are refused).
+function net.listen(port, fn, opts)
+    check_port(port, 1, "listen", true)
+    check_fn(fn, 2, "listen")
+    local ok, err = ensure_started()
+    if not ok then return nil, err end
+    local backlog = opts and opts.backlog or 128
+    local box, id, bound = core.listen(port, backlog)
+    if not box then return nil, id end
+    local l = setmetatable({ box = box, id = id, bound = bound }, Listener)
+    nopen = nopen + 1
+    dispatch[id] = function()
+        while l.box do
+            local cbox, cid = c_accept(l.box)
+            if not cbox then break end
+            start_handler("tcp", serve_conn, fn, new_conn(cbox, cid))
+        end
+    end
+    return l
+end
+
+-- listener:port() -> the port it listens on.
+function Listener:port() return self.bound end
+
+-- listener:close() -> true: stop accepting; open connections go on.
+function Listener:close()
+    if self.box then
+        dispatch[self.id] = nil
+        c_close(self.box)
+        self.box = nil
+        nopen = nopen - 1
+    end
+    return true
+end
+
+-- net.connect(ip, port [, timeout]) -> conn | nil, err: open a TCP
+-- connection to ip (an IPv4 dotted quad) and port (1..65535). err:
+-- "refused" (RST), "timeout", "unreachable", "aborted" (no answer after
+-- lwIP's SYN retries), or NO_NET.
+function net.connect(ip, port, timeout)
+    if type(ip) ~= "string" then
+        error("bad argument #1 to 'connect' (IPv4 address string expected)",
+              2)
+    end
+    check_port(port, 2, "connect")
+    local deadline = check_timeout(timeout, 3, "connect")
+    local ok, err = ensure_started()
+    if not ok then return nil, err end
+    local box, id = core.connect(ip, port)
+    if not box then return nil, id end
+    while true do
+        local state, e = c_state(box)
+        if state == "open" then return new_conn(box, id) end
+        if not state then c_close(box); return nil, e end
+        local l = left(deadline)
+        if l == false or not wait_io(id, l) then
+            c_close(box, true)
+            return nil, "timeout"
+        end
+    end
+end
+
+------------------------------------------------------------------- UDP
+
+local Udp = {}
+Udp.__index = Udp
+Udp.__name = "lunik.net.udp"
+
+-- net.udp_bind(port, fn) -> sock | nil, err: receive UDP datagrams on
+-- port (0..65535; 0 picks a free one). fn(data, ip, port, sock) runs in a
+-- fresh handler coroutine per datagram (data a string, ip/port the
+-- sender's). Up to 256 datagrams wait while handlers are busy; more are
+-- dropped, as a full socket buffer drops them. fn may be nil for a socket
+-- that only sends.
+function net.udp_bind(port, fn)
+    check_port(port, 1, "udp_bind", true)
+    if fn ~= nil then check_fn(fn, 2, "udp_bind") end
+    local ok, err = ensure_started()
+    if not ok then return nil, err end
+    local box, id, bound = core.udp_bind(port)
+    if not box then return nil, id end
+    local s = setmetatable({ box = box, id = id, bound = bound }, Udp)
+    nopen = nopen + 1
+    if fn then
+        dispatch[id] = function()
+            while s.box do
+                local data, ip, p = core.udp_recv(s.box)
+                if not data then break end
+                start_handler("udp", fn, data, ip, p, s)
+            end
+        end
+    end
+    return s
+end
+
+-- sock:sendto(data, ip, port) -> true | nil, err: send data (a string of
+-- at most 65507 bytes) as one datagram to ip:port. Never waits.
+function Udp:sendto(data, ip, port)
+    if type(data) ~= "string" then
+        error("bad argument #1 to 'sendto' (string expected, got " ..
+              type(data) .. ")", 2)
+    end
+    if type(ip) ~= "string" then
+        error("bad argument #2 to 'sendto' (IPv4 address string expected)",
+              2)
+    end
+    check_port(port, 3, "sendto")
+    if not self.box then return nil, "closed" end
+    return core.udp_sendto(self.box, data, ip, port)
+end
+
+-- sock:port() -> the port it is bound to.
+function Udp:port() return self.bound end
+
+-- sock:close() -> true: stop receiving; queued datagrams are dropped.
+function Udp:close()
+    if self.box then
+        dispatch[self.id] = nil
+        c_close(self.box)
+        self.box = nil
+        nopen = nopen - 1
+    end
+    return true
+end
+
+-------------------------------------------------------------- the NIC
+
+-- net.address() -> "a.b.c.d" | nil: the NIC's IPv4 address; nil while
+-- DHCP has not finished, or when there is no network.
+function net.address()
+    if not started then
+        if not ensure_started() then return nil end
+    end
+    return core.address()
+end
+
+-- net.wait_address([timeout]) -> "a.b.c.d" | nil, err: wait (in a
+-- handler) until the NIC has an IPv4 address (fixed, or leased by DHCP).
+function net.wait_address(timeout)
+    local deadline = check_timeout(timeout, 1, "wait_address")
+    local ok, err = ensure_started()
+    if not ok then return nil, err end
+    while true do
+        local a = core.address()
+        if a then return a end
+        local l = left(deadline)
+        if l == false then return nil, "timeout" end
+        sched.sleep(l and math.min(l, 0.01) or 0.01)
+    end
+end
+
+return net
