@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lunik/run.h"
+
 #define CLI_VERSION "0.1.0"
 
 /* The guest kernel ELF (build/lunik-guest.elf), embedded by kernel_blob.S. */
@@ -99,6 +101,10 @@ struct cli_options {
     int help;                   /* --help was given */
     int argc;                   /* script arguments after "--" */
     char **argv;
+    struct lunik_net_config net; /* --net, -p, --ip, --mac (run) */
+    int net_given;              /* --net was given */
+    int mac_given;              /* --mac was given */
+    const char *ip_arg;         /* --ip as typed, or NULL */
 };
 
 #define CLI_DEFAULT_MEM (32ull << 20)   /* bytes */
@@ -114,6 +120,23 @@ int cli_parse_options(const char *command, int argc, char **argv,
                       struct cli_options *opt);
 
 void cli_free_options(struct cli_options *opt);
+
+/*
+ * cli_net_option: apply the network option `name` of run ("--net", "-p",
+ * "--ip" or "--mac") with its value to opt->net. Returns 0, or
+ * LUNIK_EXIT_USAGE after one line naming the bad value.
+ */
+int cli_net_option(const char *name, const char *value,
+                   struct cli_options *opt);
+
+/*
+ * cli_net_finish: after every option: settle opt->net (-p means --net
+ * user; MTU 1500; the default MAC 52:54:00:12:34:56, or on a tap
+ * 52:54:00 and the low 24 bits of the pid) and check what only the whole
+ * set can tell (-p with a tap, --ip against the network). Returns 0, or
+ * LUNIK_EXIT_USAGE after one line.
+ */
+int cli_net_finish(struct cli_options *opt);
 
 /*
  * cli_parse_size: parse a memory size: decimal bytes, optionally followed by

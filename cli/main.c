@@ -34,6 +34,9 @@ static const char cli_build_help[] =
 
 static const char cli_run_help[] =
     "lunik run app.lua|app.img [--mem SIZE] [--target kvm|hosted|auto]\n"
+    "          [--net user|tap:NAME|none]"
+    " [-p [HOSTADDR:]HOSTPORT:GUESTPORT]...\n"
+    "          [--ip ADDR/PREFIX[,GATEWAY]] [--mac MAC]\n"
     "          [-I DIR]... [--file PATH]... [-- ARGS...]\n"
     "    Run an image, or build app.lua in memory (with the options of\n"
     "    build) and run it. ARGS reach the program as arg[1], arg[2], ...\n"
@@ -42,7 +45,32 @@ static const char cli_run_help[] =
     "                   hosted target ignores it\n"
     "      --target T   kvm: a KVM virtual machine; hosted: this Linux\n"
     "                   process; auto (default): kvm when /dev/kvm opens,\n"
-    "                   else hosted\n";
+    "                   else hosted\n"
+    "    Network (the program gets one NIC, the same on both targets):\n"
+    "      --net user   user-mode networking (libslirp), no root needed:\n"
+    "                   network 10.0.2.0/24, the host as gateway 10.0.2.2,\n"
+    "                   DNS 10.0.2.3, the guest gets 10.0.2.15 by DHCP;\n"
+    "                   outgoing TCP and UDP are NATed by the host\n"
+    "      --net tap:NAME\n"
+    "                   attach to the existing tap interface NAME (made\n"
+    "                   with e.g. `ip tuntap add dev NAME mode tap user\n"
+    "                   USER`); the guest is a host on NAME's network\n"
+    "      --net none   no NIC (the default without -p)\n"
+    "      -p [HOSTADDR:]HOSTPORT:GUESTPORT[/udp|/tcp]\n"
+    "                   forward HOSTPORT on HOSTADDR (default 127.0.0.1)\n"
+    "                   to the guest's GUESTPORT, TCP unless /udp;\n"
+    "                   repeatable; implies --net user\n"
+    "      --ip ADDR/PREFIX[,GATEWAY]\n"
+    "                   a fixed IPv4 address instead of DHCP\n"
+    "                   (10.0.2.20/24). With --net user, slirp's network\n"
+    "                   becomes ADDR/PREFIX (PREFIX at most 29): the host is\n"
+    "                   GATEWAY (default: the network's .2 address) and DNS\n"
+    "                   its .3 address\n"
+    "      --mac MAC    the NIC's MAC address, XX:XX:XX:XX:XX:XX (unicast);\n"
+    "                   default 52:54:00:12:34:56, on a tap 52:54:00 and\n"
+    "                   three bytes of the process id; the MTU is 1500\n"
+    "    A network that cannot start (no such tap interface, a host port\n"
+    "    in use) ends lunik with status 71 before the program runs.\n";
 
 static const char cli_inspect_help[] =
     "lunik inspect app.img\n"
@@ -59,7 +87,8 @@ static const char cli_exit_help[] =
     "  66     an input file is missing or unreadable\n"
     "  69     --mem too small for the image\n"
     "  70     guest fault (exception, triple fault, bad hypercall)\n"
-    "  71     host failure (KVM unavailable, out of memory, ...)\n"
+    "  71     host failure (KVM unavailable, out of memory, a network\n"
+    "         that cannot start, ...)\n"
     "  73     cannot write the output image\n";
 
 static void cli_print_help(void)
@@ -229,8 +258,10 @@ static int cli_run_image(const struct cli_options *opt,
     memcpy(argv + 1, opt->argv, sizeof(char *) * (size_t)opt->argc);
     argv[opt->argc + 1] = NULL;
     struct lunik_run_config cfg = {
-        img.kernel, img.header.kernel_size, img.bundle,
-        img.header.bundle_size, opt->mem_size, opt->argc + 1, argv};
+        .kernel = img.kernel, .kernel_size = img.header.kernel_size,
+        .bundle = img.bundle, .bundle_size = img.header.bundle_size,
+        .mem_size = opt->mem_size, .argc = opt->argc + 1, .argv = argv,
+        .net = opt->net.kind != LUNIK_NET_NONE ? &opt->net : NULL};
     rc = cli_start(opt->target, &cfg);
     free(argv);
     free(img.main_path);
@@ -249,8 +280,10 @@ static int cli_run_lua(const struct cli_options *opt,
         memcpy(argv + 1, opt->argv, sizeof(char *) * (size_t)opt->argc);
         argv[opt->argc + 1] = NULL;
         struct lunik_run_config cfg = {
-            p.kernel, p.kernel_size, p.bundle.data, p.bundle.len,
-            opt->mem_size, opt->argc + 1, argv};
+            .kernel = p.kernel, .kernel_size = p.kernel_size,
+            .bundle = p.bundle.data, .bundle_size = p.bundle.len,
+            .mem_size = opt->mem_size, .argc = opt->argc + 1, .argv = argv,
+            .net = opt->net.kind != LUNIK_NET_NONE ? &opt->net : NULL};
         rc = cli_start(opt->target, &cfg);
         free(argv);
     }

@@ -8,7 +8,7 @@
 #include "cli.h"
 
 enum cli_opt_id { OPT_I, OPT_FILE, OPT_O, OPT_V, OPT_KERNEL, OPT_MEM,
-                  OPT_TARGET, OPT_HELP };
+                  OPT_TARGET, OPT_HELP, OPT_NET };
 
 #define FOR_BUILD 0x1u
 #define FOR_RUN   0x2u
@@ -30,6 +30,10 @@ static const struct cli_optdef cli_optdefs[] = {
     {"--output", 1, FOR_BUILD, OPT_O},
     {"--mem", 1, FOR_RUN, OPT_MEM},
     {"--target", 1, FOR_RUN, OPT_TARGET},
+    {"--net", 1, FOR_RUN, OPT_NET},
+    {"-p", 1, FOR_RUN, OPT_NET},
+    {"--ip", 1, FOR_RUN, OPT_NET},
+    {"--mac", 1, FOR_RUN, OPT_NET},
     {"-h", 0, FOR_BUILD | FOR_RUN, OPT_HELP},
     {"--help", 0, FOR_BUILD | FOR_RUN, OPT_HELP},
 };
@@ -127,6 +131,8 @@ static int cli_apply_option(const char *command, const struct cli_optdef *d,
                              "auto).", command, value);
         opt->target = value;
         break;
+    case OPT_NET:
+        return cli_net_option(d->name, value, opt);
     }
     return 0;
 }
@@ -179,7 +185,7 @@ int cli_parse_options(const char *command, int argc, char **argv,
     if (opt->input == NULL)
         return cli_usage("%s: no app given (app.lua%s).", command,
                          mask == FOR_RUN ? " or app.img" : "");
-    return 0;
+    return mask == FOR_RUN ? cli_net_finish(opt) : 0;
 }
 
 void cli_free_options(struct cli_options *opt)
