@@ -17,6 +17,8 @@ packages=(
     gcc make binutils libc6-dev       # host build
     musl-dev musl-tools               # the guest's C library
     zlib1g-dev                        # CRC-32 of image sections
+    libslirp-dev pkg-config           # user-mode networking (host/net_slirp.c)
+    iproute2                          # tap tests: ip tuntap, ip addr
     dpkg-dev                          # apt-get source unpacks with dpkg-source
     lua5.4 lua-dkjson lua-penlight    # baseline and real-input tests
     time                              # benchmarks (/usr/bin/time)
