@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <slirp/libslirp.h>
@@ -310,6 +311,34 @@ static void raise_fd_limit(void)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
 }
+/*
+ * libslirp listens on a forwarded TCP port with a backlog of 1 (its
+ * tcp_listen calls listen(s, 1)), so a burst of connections overflows the
+ * kernel's accept queue and clients wait for SYN retransmissions (seconds).
+ * Raise it on the listening socket of host port `port`: listen(2) again on
+ * a listening socket only changes its backlog. Best effort.
+ */
+static void raise_backlog(uint32_t addr, uint16_t port)
+{
+    struct rlimit rl;
+    int max = 1024;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536)
+        max = (int)rl.rlim_cur;
+    for (int fd = 3; fd < max; fd++) {
+        struct sockaddr_in sa;
+        socklen_t len = sizeof sa;
+        int on = 0;
+        socklen_t olen = sizeof on;
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &olen) != 0 ||
+            !on || getsockname(fd, (struct sockaddr *)&sa, &len) != 0 ||
+            sa.sin_family != AF_INET || ntohs(sa.sin_port) != port ||
+            sa.sin_addr.s_addr != addr)
+            continue;
+        listen(fd, SOMAXCONN);
+    }
+}
+
 
 static int add_forwards(const struct lunik_net_config *cfg, uint32_t guest,
                         char *why, size_t n)
@@ -330,6 +359,8 @@ static int add_forwards(const struct lunik_net_config *cfg, uint32_t guest,
                      e ? strerror(e) : "libslirp refused it");
             return -1;
         }
+        if (!f->udp)
+            raise_backlog(f->host_addr, f->host_port);
     }
     return 0;
 }

@@ -49,6 +49,8 @@
 #define IP_FRAG                     1
 #define ARP_TABLE_SIZE              32
 #define ARP_QUEUEING                1
+#define ARP_QUEUE_LEN               256     /* a burst of SYN-ACKs waits
+                                               for one ARP reply */
 #define ETHARP_SUPPORT_STATIC_ENTRIES 0
 
 /*
