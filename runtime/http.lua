@@ -71,8 +71,12 @@ http.reasons = REASONS
 -- Character classes (RFC 9110 5.6.2 token, RFC 9110 5.5 field values).
 local TCHAR = "[%w!#%$%%&'%*%+%-%.%^_`|~]"
 local TOKEN = "^" .. TCHAR .. "+$"
-local BAD_VALUE_CHAR = "[%z\1-\8\10-\31\127]"   -- CTLs but HTAB (bare CR too)
-local TARGET = "^[\33-\126]+$"                   -- visible US-ASCII, no SP
+-- Text of field-vchar, SP and HTAB only: no CTL (bare CR, LF, NUL). An
+-- anchored repetition with the common range first: the fastest Lua
+-- pattern for a per-byte check.
+local FIELD_TEXT = "^[ -~\t\128-\255]*$"
+local REQUEST_LINE =                            -- RFC 9112 3, 2.3
+    "^(" .. TCHAR .. "+) ([\33-\126]+) HTTP/(%d)%.(%d)$"
 local HOST = "^[%w%-%._~!%$&'%(%)%*%+,;=:%[%]%%]*$"  -- uri-host [":" port]
 
 ------------------------------------------------------------------- clock
@@ -88,7 +92,7 @@ local function now()
     return clock()
 end
 
-local date_sec, date_text
+local date_sec, date_text, date_sec_text
 -- The current time as an IMF-fixdate (RFC 9110 5.6.7), made once a second.
 local function http_date()
     local t = os.time()
@@ -194,31 +198,81 @@ local function trim(s)
     return sub(s, i, j)
 end
 
--- Field lines up to the empty line (RFC 9112 5), into a table keyed by
--- lowercased name; repeated names are combined with ", " (RFC 9110 5.3).
--- -> fields | nil, status.
+-- Request field names seen -> lowercase (a cache: names repeat across
+-- requests; bounded, as names are the client's choice).
+local REQUEST_NAMES, nrequest_names = {}, 0
+
+-- Add one field line (without its line end) to fields, keyed by the
+-- lowercased name; a repeated name is combined with ", " (RFC 9110 5.3).
+-- -> true | nil: 400 for obs-fold, whitespace before the colon (RFC 9112
+-- 5.1, 5.2) or the first field, no colon, a CTL (a bare CR too), or a
+-- second Host (RFC 9112 3.2).
+local function add_field(fields, line)
+    local colon = find(line, ":", 1, true)
+    if not colon or not find(line, FIELD_TEXT) then return nil end
+    local name = sub(line, 1, colon - 1)
+    local l = REQUEST_NAMES[name]
+    if not l then
+        if not find(name, TOKEN) then return nil end
+        l = lower(name)
+        if nrequest_names < 1000 then
+            REQUEST_NAMES[name], nrequest_names = l, nrequest_names + 1
+        end
+    end
+    local i = colon + 1
+    local b = byte(line, i)
+    while b == 32 or b == 9 do i = i + 1; b = byte(line, i) end
+    local value = sub(line, i)
+    b = byte(value, -1)
+    if b == 32 or b == 9 then value = trim(value) end
+    local old = fields[l]
+    if old then
+        if l == "host" then return nil end
+        value = old .. ", " .. value
+    end
+    fields[l] = value
+    return true
+end
+
+-- Field lines up to the empty line (RFC 9112 5) -> fields | nil, status.
+-- When the whole section is buffered (the common case) its CRLF-ended
+-- lines are taken in one pass; else (or from a bare LF on) line by line.
 local function read_fields(st, o)
     local fields, count, budget = {}, 0, o.max_header_bytes
-    local hosts = 0
+    local max = o.max_headers
     while true do
+        local buf, pos = st.buf, st.pos
+        if byte(buf, pos) == 13 and byte(buf, pos + 1) == 10 then
+            st.pos = pos + 2                    -- the empty line
+            return fields
+        end
+        local e = find(buf, "\r\n\r\n", pos, true)
+        if e and e + 2 - pos <= budget then     -- e + 2 - pos: field bytes
+            local at = pos
+            while true do
+                local lf = find(buf, "\n", at, true)
+                if byte(buf, lf - 1) ~= 13 then break end   -- a bare LF
+                count = count + 1
+                if count > max then return nil, 431 end
+                if not add_field(fields, sub(buf, at, lf - 2)) then
+                    return nil, 400
+                end
+                at = lf + 1
+                if lf == e + 1 then
+                    st.pos = e + 4
+                    return fields
+                end
+            end
+            st.pos = at
+            budget = budget - (at - pos)
+        end
         local line, n = read_line(st, budget + 2)
         if not line then return io_failure(n, 431) end
-        if line == "" then return fields, hosts end
+        if line == "" then return fields end
         budget = budget - n
         count = count + 1
-        if budget < 0 or count > o.max_headers then return nil, 431 end
-        local b = byte(line, 1)
-        if b == 32 or b == 9 then return nil, 400 end   -- obs-fold (5.2)
-        local colon = find(line, ":", 1, true)
-        if not colon then return nil, 400 end
-        local name = sub(line, 1, colon - 1)
-        if not find(name, TOKEN) then return nil, 400 end   -- incl. "a :" (5.1)
-        local value = trim(sub(line, colon + 1))
-        if find(value, BAD_VALUE_CHAR) then return nil, 400 end
-        name = lower(name)
-        if name == "host" then hosts = hosts + 1 end
-        local old = fields[name]
-        fields[name] = old and (old .. ", " .. value) or value
+        if budget < 0 or count > max then return nil, 431 end
+        if not add_field(fields, line) then return nil, 400 end
     end
 end
 
@@ -318,11 +372,8 @@ local function read_request_line(st, o)
             return nil, 400
         end
         if line ~= "" then
-            local method, target, major, minor =
-                match(line, "^(" .. TCHAR .. "+) (%S+) HTTP/(%d)%.(%d)$")
-            if not method or not find(target, TARGET) then
-                return nil, 400
-            end
+            local method, target, major, minor = match(line, REQUEST_LINE)
+            if not method then return nil, 400 end
             if major ~= "1" then return nil, 505 end
             return method, target, minor == "0" and "HTTP/1.0" or "HTTP/1.1"
         end
@@ -344,14 +395,17 @@ end
 local function read_request(st, o)
     local method, target, version = read_request_line(st, o)
     if not method then return nil, target end
-    local headers, hosts = read_fields(st, o)
-    if not headers then return nil, hosts end
+    local headers, why = read_fields(st, o)
+    if not headers then return nil, why end
     local path, query, authority = split_target(method, target)
     if method == "CONNECT" then return nil, 501 end     -- not a proxy
     if not path then return nil, 400 end
-    -- Host: exactly one in HTTP/1.1, and a valid value (RFC 9112 3.2).
-    if hosts > 1 or (hosts == 0 and version == "HTTP/1.1") or
-       (hosts == 1 and not find(headers.host, HOST)) then
+    -- Host: one in HTTP/1.1 (two are refused by add_field), and a valid
+    -- value (RFC 9112 3.2).
+    local host = headers.host
+    if host then
+        if not find(host, HOST) then return nil, 400 end
+    elseif version == "HTTP/1.1" then
         return nil, 400
     end
     if authority then headers.host = authority end      -- RFC 9112 3.2.2
@@ -441,111 +495,152 @@ local function message(e)
     return "(error object is a " .. t .. " value)"
 end
 
-local function complain(text)
-    io.stderr:write("lunik: http handler: ", text, "; sent 500\n")
+-- The status line for code, made once per code.
+local STATUS_LINES = {}
+local function status_line(code)
+    local line = STATUS_LINES[code]
+    if not line then
+        line = "HTTP/1.1 " .. format("%d", code) .. " " ..
+               (REASONS[code] or "") .. "\r\n"
+        STATUS_LINES[code] = line
+    end
+    return line
+end
+
+-- Response field names the server handles itself.
+local SPECIAL = { connection = true, ["content-length"] = true,
+                  ["transfer-encoding"] = true, date = true, server = true }
+
+-- A handler's field name -> its lowercase form | nil (not a token).
+-- Names seen are remembered (up to 1000), as handlers reuse a few.
+local NAMES, nnames = {}, 0
+local function field_name(name)
+    local l = NAMES[name]
+    if l then return l end
+    if type(name) ~= "string" or not find(name, TOKEN) then return nil end
+    l = lower(name)
+    if nnames < 1000 then NAMES[name], nnames = l, nnames + 1 end
+    return l
 end
 
 -- A field value as text, or nil when v is not a string or number or holds
 -- CR, LF, NUL or another CTL (response splitting).
 local function field_text(v)
-    if mtype(v) == "integer" then return format("%d", v) end
-    if type(v) == "number" then
+    if type(v) ~= "string" then
+        if mtype(v) == "integer" then return format("%d", v) end
+        if type(v) ~= "number" then return nil end
         local i = tointeger(v)
         v = i and format("%d", i) or tostring(v)
     end
-    if type(v) ~= "string" or find(v, BAD_VALUE_CHAR) then return nil end
+    if not find(v, FIELD_TEXT) then return nil end
     return v
 end
 
--- Check what a handler returned. -> status, fields (list of name, value
--- pairs), body, head_length (a Content-Length for HEAD without a body),
--- close | nil.
-local function check_response(status, headers, body)
-    local code = type(status) == "number" and tointeger(status)
-    if not code or code < 100 or code > 599 then
-        complain("bad status " .. (type(status) == "string" and
-                 format("%q", status) or tostring(status)) ..
-                 " (want an integer 100..599)")
-        return nil
+-- "Date: <now>\r\n" and "Server: lunik\r\nDate: <now>\r\n", made
+-- once a second.
+local date_line, server_date_line
+local function date_lines()
+    local text = http_date()
+    if text ~= date_sec_text then
+        date_sec_text = text
+        date_line = "Date: " .. text .. "\r\n"
+        server_date_line = "Server: lunik\r\n" .. date_line
     end
-    if body ~= nil and type(body) ~= "string" then
-        complain("bad body (want a string or nil, got " .. type(body) .. ")")
-        return nil
-    end
-    if headers ~= nil and type(headers) ~= "table" then
-        complain("bad headers (want a table, got " .. type(headers) .. ")")
-        return nil
-    end
-    local fields, n, head_length, close = {}, 0, nil, false
-    for name, value in pairs(headers or {}) do
-        if type(name) ~= "string" or not find(name, TOKEN) then
-            complain("bad header name " .. format("%q", tostring(name)))
-            return nil
-        end
-        local list = type(value) == "table"
-        local l = lower(name)
-        for i = 1, list and #value or 1 do
-            local v = field_text(list and value[i] or value)
-            if not v then
-                complain("bad value for header " .. name)
-                return nil
-            end
-            if l == "connection" then
-                close = close or has_token(v, "close")
-            elseif l == "content-length" then
-                head_length = match(v, "^%d+$")
-            elseif l ~= "transfer-encoding" then
-                fields[n + 1], fields[n + 2] = name, v
-                n = n + 2
-            end
-        end
-        if list and #value == 0 then
-            complain("bad value for header " .. name .. " (empty list)")
-            return nil
-        end
-    end
-    return code, fields, body or "", head_length, close
+    return date_line, server_date_line
 end
 
--- The bytes of a response. fields: list of name, value pairs.
-local function build_response(method, code, fields, body, head_length,
-                              close, keep_alive_10)
-    local out = { "HTTP/1.1 ", format("%d", code), " ",
-                  REASONS[code] or "", "\r\n" }
-    local k = 5
-    local date, server = true, true
-    for i = 1, #fields, 2 do
-        local l = lower(fields[i])
-        if l == "date" then date = false
-        elseif l == "server" then server = false end
-        out[k + 1], out[k + 2], out[k + 3], out[k + 4] =
-            fields[i], ": ", fields[i + 1], "\r\n"
-        k = k + 4
+-- Nil after telling stderr what is wrong with a handler's response.
+local function bad_response(text)
+    io.stderr:write("lunik: http handler: ", text, "; sent 500\n")
+    return nil
+end
+
+-- The bytes of the response to a `method` request from what a handler
+-- returned (status, headers, body; see http.serve), with Connection: close
+-- when `close` or the handler says so, else Connection: keep-alive when
+-- `keep_10` (an HTTP/1.0 keep-alive). -> head, rest (a large body sent
+-- separately, or nil), close | nil: a bad response (said on stderr).
+local function render(method, status, headers, body, close, keep_10)
+    local code = type(status) == "number" and tointeger(status)
+    if not code or code < 100 or code > 599 then
+        return bad_response("bad status " .. (type(status) == "string" and
+            format("%q", status) or tostring(status)) ..
+            " (want an integer 100..599)")
     end
-    if server then k = k + 1; out[k] = "Server: lunik\r\n" end
-    if date then k = k + 1; out[k] = "Date: " .. http_date() .. "\r\n" end
+    if body == nil then
+        body = ""
+    elseif type(body) ~= "string" then
+        return bad_response("bad body (want a string or nil, got " ..
+                            type(body) .. ")")
+    end
+    local fields = ""           -- the handler's field lines
+    local date, server, head_length = true, true, nil
+    if headers ~= nil then
+        if type(headers) ~= "table" then
+            return bad_response("bad headers (want a table, got " ..
+                                type(headers) .. ")")
+        end
+        for name, value in pairs(headers) do
+            local l = field_name(name)
+            if not l then
+                return bad_response("bad header name " ..
+                                    format("%q", tostring(name)))
+            end
+            local list, n = type(value) == "table", 1
+            if list then n = #value end
+            if n == 0 then
+                return bad_response("bad value for header " .. name ..
+                                    " (empty list)")
+            end
+            for i = 1, n do
+                local v = field_text(list and value[i] or value)
+                if not v then
+                    return bad_response("bad value for header " .. name)
+                end
+                local emit = true
+                if SPECIAL[l] then
+                    emit = false
+                    if l == "connection" then
+                        close = close or has_token(v, "close")
+                    elseif l == "content-length" then
+                        head_length = match(v, "^%d+$")
+                    elseif l == "date" then
+                        date, emit = false, true
+                    elseif l == "server" then
+                        server, emit = false, true
+                    end                         -- transfer-encoding: ours
+                end
+                if emit then
+                    fields = fields .. name .. ": " .. v .. "\r\n"
+                end
+            end
+        end
+    end
+    local dated = ""
+    if date then
+        local d, sd = date_lines()
+        dated = server and sd or d
+    elseif server then
+        dated = "Server: lunik\r\n"
+    end
+    local ending = close and "Connection: close\r\n\r\n" or
+                   keep_10 and "Connection: keep-alive\r\n\r\n" or "\r\n"
     -- No body and no Content-Length for 1xx and 204 (RFC 9110 8.6, 15.3.5);
     -- no body for 304 (15.4.5); the same Content-Length, no body, for HEAD.
-    local has_body = code >= 200 and code ~= 204 and code ~= 304
-    if has_body then
-        local length = #body
-        if method == "HEAD" and length == 0 and head_length then
-            length = head_length
-        end
-        k = k + 1
-        out[k] = "Content-Length: " .. length .. "\r\n"
+    if code < 200 or code == 204 or code == 304 then
+        return status_line(code) .. fields .. dated .. ending, nil, close
     end
-    if close then
-        k = k + 1; out[k] = "Connection: close\r\n"
-    elseif keep_alive_10 then
-        k = k + 1; out[k] = "Connection: keep-alive\r\n"
+    local length = #body
+    if method == "HEAD" then
+        if length == 0 and head_length then length = head_length end
+        body = ""
     end
-    k = k + 1; out[k] = "\r\n"
-    if has_body and method ~= "HEAD" and #body > 0 then
-        if #body > 65536 then return concat(out), body end
-        k = k + 1; out[k] = body
+    if #body > 65536 then                       -- not copied again
+        return status_line(code) .. fields .. dated .. "Content-Length: " ..
+               length .. "\r\n" .. ending, body, close
     end
-    return concat(out)
+    return status_line(code) .. fields .. dated .. "Content-Length: " ..
+           length .. "\r\n" .. ending .. body, nil, close
 end
 
 -- Write a response (one or two writes). -> true | nil.
@@ -556,12 +651,13 @@ local function send(st, o, head, body)
     return true
 end
 
+local TEXT_PLAIN = { ["Content-Type"] = "text/plain" }
+
 -- Answer a request we could not read with `code` and Connection: close.
-local function send_error(st, o, code, method)
-    local text = lower(REASONS[code] or "error") .. "\n"
-    local head, body = build_response(method, code,
-        { "Content-Type", "text/plain" }, text, nil, true, false)
-    return send(st, o, head, body)
+local function send_error(st, o, code)
+    local head, rest = render(nil, code, TEXT_PLAIN,
+                              lower(REASONS[code] or "error") .. "\n", true)
+    return send(st, o, head, rest)
 end
 
 -- After an error reply to a request whose body may still be coming, read
@@ -579,30 +675,30 @@ end
 
 ------------------------------------------------------------ connection
 
--- Run handler(req) and send its response. -> keep (true: read the next
--- request) | false.
 local function with_traceback(e)
     return traceback(message(e), 2)
 end
 
+-- Run handler(req) and send its response; close: the connection must
+-- close after it. -> true: read the next request | false.
 local function answer(st, o, handler, req, close, server)
     local ok, status, headers, body = xpcall(handler, with_traceback, req)
-    local code, fields, head_length, handler_close
+    close = close or (server ~= nil and server.closed)
+    local keep_10 = req.version == "HTTP/1.0"
+    local head, rest, closing
     if ok then
-        code, fields, body, head_length, handler_close =
-            check_response(status, headers, body)
+        head, rest, closing = render(req.method, status, headers, body,
+                                     close, keep_10)
     else
         io.stderr:write("lunik: error in http handler: ", status, "\n")
     end
-    if not code then
-        code, fields, body, head_length = 500,
-            { "Content-Type", "text/plain" }, "internal server error\n", nil
+    if not head then
+        head, rest, closing = render(req.method, 500, TEXT_PLAIN,
+                                     "internal server error\n", close,
+                                     keep_10)
     end
-    close = close or handler_close or (server ~= nil and server.closed)
-    local head, rest = build_response(req.method, code, fields, body,
-        head_length, close, req.version == "HTTP/1.0" and not close)
     if not send(st, o, head, rest) then return false end
-    return not close
+    return not closing
 end
 
 -- Serve HTTP/1.x requests on conn until it closes or must close.
@@ -612,15 +708,13 @@ local function serve_conn(conn, handler, o, server)
     while true do
         if st.pos > #st.buf then            -- idle: wait for a request
             st.deadline = nil
-            if server then server.idle[conn] = true end
             local ok = fill(st, o.idle_timeout)
-            if server then server.idle[conn] = nil end
             if not ok then break end
         end
         st.deadline, st.pending = now() + o.read_timeout, false
         local req, close = read_request(st, o)
         if not req then
-            if close and send_error(st, o, close, nil) and
+            if close and send_error(st, o, close) and
                st.pending and close ~= 408 then   -- close: the status here
                 linger(st, o)
             end
@@ -670,15 +764,13 @@ end
 local Server = { __name = "lunik.http.server" }
 Server.__index = Server
 
--- server:close() -> true: stop accepting connections (listener:close());
--- idle kept-alive connections are closed now, a request being answered is
--- answered (with Connection: close) and then its connection closes.
--- Idempotent.
+-- server:close() -> true: stop accepting connections (listener:close()).
+-- Open connections end after their next response, which says Connection:
+-- close; idle ones when idle_timeout passes. Idempotent.
 function Server:close()
     if not self.closed then
         self.closed = true
         self.listener:close()
-        for conn in pairs(self.idle) do conn:close() end
     end
     return true
 end
@@ -759,9 +851,7 @@ function http.serve(port, handler, opts)
     check_handler(handler, "serve")
     local o = options(opts, "serve")
     local net = require("lunik.net")
-    local server = setmetatable({ closed = false,
-                                  idle = setmetatable({}, { __mode = "k" }) },
-                                Server)
+    local server = setmetatable({ closed = false }, Server)
     local listener, err = net.listen(port, function(conn)
         serve_conn(conn, handler, o, server)
     end, { backlog = o.backlog })
