@@ -92,7 +92,7 @@ local function now()
     return clock()
 end
 
-local date_sec, date_text, date_sec_text
+local date_sec, date_text
 -- The current time as an IMF-fixdate (RFC 9110 5.6.7), made once a second.
 local function http_date()
     local t = os.time()
@@ -428,11 +428,12 @@ local function read_request(st, o)
             item = trim(item)
             if item ~= "" then codings[#codings + 1] = item end
         end
+        -- chunked last (6.3), and once (7); then no other coding: 501.
         if codings[#codings] ~= "chunked" then return nil, 400 end
         for i = 1, #codings - 1 do
             if codings[i] == "chunked" then return nil, 400 end
-            return nil, 501                 -- a coding we do not implement
         end
+        if #codings > 1 then return nil, 501 end
         chunked = true
         if cl then                          -- both: TE wins, then close
             headers["content-length"] = nil
@@ -538,11 +539,11 @@ end
 
 -- "Date: <now>\r\n" and "Server: lunik\r\nDate: <now>\r\n", made
 -- once a second.
-local date_line, server_date_line
+local date_line, server_date_line, date_lines_text
 local function date_lines()
     local text = http_date()
-    if text ~= date_sec_text then
-        date_sec_text = text
+    if text ~= date_lines_text then
+        date_lines_text = text
         date_line = "Date: " .. text .. "\r\n"
         server_date_line = "Server: lunik\r\n" .. date_line
     end
@@ -727,6 +728,10 @@ local function serve_conn(conn, handler, o, server)
     conn:close()
 end
 
+-- Options that count bytes or things (integers >= 1); the rest are times.
+local COUNTS = { max_line = true, max_header_bytes = true, max_headers = true,
+                 max_body = true, backlog = true }
+
 -- Options with defaults; errors name the bad option.
 local function options(opts, fname)
     if opts ~= nil and type(opts) ~= "table" then
@@ -739,11 +744,16 @@ local function options(opts, fname)
             error("bad argument #3 to '" .. fname .. "' (unknown option '" ..
                   tostring(k) .. "')", 3)
         end
-        if type(v) ~= "number" or v ~= v or v < 0 or
-           (k ~= "linger" and v == 0) then
+        local want
+        if COUNTS[k] then
+            if mtype(v) ~= "integer" or v < 1 then want = "an integer >= 1" end
+        elseif type(v) ~= "number" or v ~= v or v < 0 or
+               (k ~= "linger" and v == 0) then
+            want = k == "linger" and "seconds >= 0" or "seconds > 0"
+        end
+        if want then
             error("bad argument #3 to '" .. fname .. "' (option '" .. k ..
-                  "' must be a " .. (k == "linger" and "number >= 0" or
-                  "positive number") .. ")", 3)
+                  "' must be " .. want .. ")", 3)
         end
         o[k] = v
     end
@@ -754,8 +764,9 @@ local function options(opts, fname)
 end
 
 local function check_handler(handler, fname)
-    if type(handler) ~= "function" and not
-       (getmetatable(handler) and getmetatable(handler).__call) then
+    local mt = getmetatable(handler)
+    if type(handler) ~= "function" and
+       not (type(mt) == "table" and mt.__call) then
         error("bad argument #2 to '" .. fname .. "' (function expected, got " ..
               type(handler) .. ")", 3)
     end
@@ -848,6 +859,9 @@ opts (all optional; sizes in bytes, times in seconds):
   backlog = 128            net.listen's backlog
 ]]
 function http.serve(port, handler, opts)
+    if mtype(port) ~= "integer" or port < 0 or port > 65535 then
+        error("bad argument #1 to 'serve' (port 0..65535 expected)", 2)
+    end
     check_handler(handler, "serve")
     local o = options(opts, "serve")
     local net = require("lunik.net")

@@ -439,6 +439,8 @@ local bad = {
       "Transfer-Encoding: gzip\r\n\r\n" },
     { "chunked twice", 400, "POST / HTTP/1.1\r\nHost: a\r\n" ..
       "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n" },
+    { "chunked twice after another coding", 400, "POST / HTTP/1.1\r\n" ..
+      "Host: a\r\nTransfer-Encoding: gzip, chunked, chunked\r\n\r\n0\r\n\r\n" },
     { "an unknown coding before chunked", 501, "POST / HTTP/1.1\r\nHost: a\r\n" ..
       "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n" },
     { "CONNECT", 501, "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n" },
@@ -632,8 +634,18 @@ do
            "an unknown option: error")
     raises(function() http.serve_connection(fake_conn({}), echo,
            { read_timeout = -1 }) end, "read_timeout", "a negative timeout: error")
+    raises(function() http.serve_connection(fake_conn({}), echo,
+           { max_body = 1.5 }) end, "max_body' must be an integer",
+           "a size that is no integer: error")
     raises(function() http.serve(80, "x") end, "function expected",
            "http.serve checks its handler")
+    raises(function() http.serve(70000, echo) end, "port 0..65535",
+           "http.serve checks its port")
+    local callable = setmetatable({}, { __call = function(_, req)
+        return 200, nil, "called"
+    end })
+    is(responses(serve(get("/"), callable))[1].body, "called",
+       "a callable table is a handler")
 end
 
 ------------------------------------------- examples/http.lua, fake net
