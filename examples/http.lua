@@ -1,4 +1,4 @@
--- http.lua: an HTTP server: a hello route and a small JSON API (dkjson) on lunik.http.
+-- http.lua: hello and a small JSON API (dkjson) served by lunik.http.
 --
 -- Run it with a host port forwarded to guest port 80 (or give the guest
 -- port as the first argument: lunik run examples/http.lua 8000 -p 8080:8000):
@@ -32,7 +32,7 @@ end
 local function add_item(body)
     local item, _, err = json.decode(body)
     if type(item) ~= "table" or type(item.name) ~= "string" then
-        return reply(400, { error = err or 'want an object like {"name":"tea"}' })
+        return reply(400, { error = err or 'want {"name": "..."}' })
     end
     item = { id = next_id, name = item.name }
     items[next_id], next_id = item, next_id + 1

@@ -1,4 +1,4 @@
--- http.lua: lunik.http, an HTTP/1.1 server (RFC 9112 syntax, RFC 9110 semantics) over lunik.net.
+-- http.lua: lunik.http, an HTTP/1.1 server (RFC 9112, RFC 9110) over lunik.net.
 --
 --   local http = require("lunik.http")
 --   local server = assert(http.serve(8080, function(req)

@@ -1,4 +1,4 @@
--- http_test.lua: lunik.http's request parsing and responses over a scripted conn (TAP, plain lua5.4).
+-- http_test.lua: lunik.http over a scripted conn, as TAP (plain lua5.4).
 --
 -- Run: lua5.4 tests/unit/http_test.lua (tests/unit/http_test.t does this).
 -- A fake conn hands out scripted input in the chunks given (or split into
@@ -215,7 +215,8 @@ do
     local out, conn = serve({ get("/one"), get("/two") })
     local r = responses(out)
     is(#r, 2, "keep-alive: two requests, two responses")
-    is(r[1].body .. "|" .. r[2].body, "GET /one q=nil body=|GET /two q=nil body=",
+    is(r[1].body .. "|" .. r[2].body,
+       "GET /one q=nil body=|GET /two q=nil body=",
        "keep-alive: answered in order")
     is(r[1].headers.connection, nil, "keep-alive: the first stays open")
     is(conn.timeouts[2], 5, "keep-alive: the next request waits idle_timeout")
@@ -286,7 +287,8 @@ do
 
     out = serve("POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n" ..
                 "abcde")
-    is(responses(out)[1].status, 200, "Content-Length: 5, 5 (same values) is one")
+    is(responses(out)[1].status, 200,
+       "Content-Length: 5, 5 (same values) is one")
 
     out = serve("POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
     is(responses(out)[1].body, "POST /p q=nil body=", "Content-Length: 0")
@@ -304,8 +306,8 @@ do
     is(seen[1].trailers and seen[1].trailers["x-other"], "two",
        "chunked: trailer values trimmed")
 
-    out = serve("POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n" ..
-                "\r\n0\r\n\r\n" .. get("/after"))
+    out = serve("POST /c HTTP/1.1\r\nHost: a\r\n" ..
+                "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" .. get("/after"))
     r = responses(out)
     is(#r, 2, "chunked: an empty chunked body, then the next request")
     is(r[1].body, "POST /c q=nil body=", "chunked: empty body is \"\"")
@@ -404,14 +406,18 @@ local bad = {
     { "obs-fold", 400, "GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n" },
     { "whitespace before the first field", 400,
       "GET / HTTP/1.1\r\n Host: a\r\n\r\n" },
-    { "bare CR in a field value", 400, "GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n" },
-    { "bare CR in the request line", 400, "GET /a\rb HTTP/1.1\r\nHost: a\r\n\r\n" },
-    { "NUL in a field value", 400, "GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n" },
+    { "bare CR in a field value", 400,
+      "GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n" },
+    { "bare CR in the request line", 400,
+      "GET /a\rb HTTP/1.1\r\nHost: a\r\n\r\n" },
+    { "NUL in a field value", 400,
+      "GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n" },
     { "no colon", 400, "GET / HTTP/1.1\r\nHost: a\r\nnocolon\r\n\r\n" },
     { "missing Host in HTTP/1.1", 400, "GET / HTTP/1.1\r\nX: y\r\n\r\n" },
     { "two Host fields", 400, "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n" },
     { "a bad Host value", 400, "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n" },
-    { "two spaces in the request line", 400, "GET  / HTTP/1.1\r\nHost: a\r\n\r\n" },
+    { "two spaces in the request line", 400,
+      "GET  / HTTP/1.1\r\nHost: a\r\n\r\n" },
     { "a lowercase version", 400, "GET / http/1.1\r\nHost: a\r\n\r\n" },
     { "no version (HTTP/0.9 style)", 400, "GET /\r\n\r\n" },
     { "a method that is no token", 400, "G(T / HTTP/1.1\r\nHost: a\r\n\r\n" },
@@ -429,7 +435,8 @@ local bad = {
       "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n" },
     { "a bad chunk extension", 400, "POST / HTTP/1.1\r\nHost: a\r\n" ..
       "Transfer-Encoding: chunked\r\n\r\n5 x\r\nhello\r\n0\r\n\r\n" },
-    { "chunk data longer than its size", 400, "POST / HTTP/1.1\r\nHost: a\r\n" ..
+    { "chunk data longer than its size", 400,
+      "POST / HTTP/1.1\r\nHost: a\r\n" ..
       "Transfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n" },
     { "Transfer-Encoding in HTTP/1.0", 400, "POST / HTTP/1.0\r\n" ..
       "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" },
@@ -441,7 +448,8 @@ local bad = {
       "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n" },
     { "chunked twice after another coding", 400, "POST / HTTP/1.1\r\n" ..
       "Host: a\r\nTransfer-Encoding: gzip, chunked, chunked\r\n\r\n0\r\n\r\n" },
-    { "an unknown coding before chunked", 501, "POST / HTTP/1.1\r\nHost: a\r\n" ..
+    { "an unknown coding before chunked", 501,
+      "POST / HTTP/1.1\r\nHost: a\r\n" ..
       "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n" },
     { "CONNECT", 501, "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n" },
     { "HTTP/2.0", 505, "GET / HTTP/2.0\r\nHost: a\r\n\r\n" },
@@ -460,11 +468,13 @@ local bad = {
       "GET /" .. string.rep("a", 9000) .. " HTTP/1.1\r\nHost: a\r\n\r\n" },
     { "101 header fields", 431, "GET / HTTP/1.1\r\nHost: a\r\n" ..
       string.rep("X-A: b\r\n", 100) .. "\r\n" },
-    { "a header section over 16384 bytes", 431, "GET / HTTP/1.1\r\nHost: a\r\n" ..
+    { "a header section over 16384 bytes", 431,
+      "GET / HTTP/1.1\r\nHost: a\r\n" ..
       string.rep("X-Long: " .. string.rep("v", 990) .. "\r\n", 17) .. "\r\n" },
     { "one field line over 16384 bytes", 431, "GET / HTTP/1.1\r\nHost: a\r\n" ..
       "X-Long: " .. string.rep("v", 20000) .. "\r\n\r\n" },
-    { "a trailer section over the limit", 431, "POST / HTTP/1.1\r\nHost: a\r\n" ..
+    { "a trailer section over the limit", 431,
+      "POST / HTTP/1.1\r\nHost: a\r\n" ..
       "Transfer-Encoding: chunked\r\n\r\n0\r\n" ..
       string.rep("T: " .. string.rep("v", 1000) .. "\r\n", 17) .. "\r\n" },
 }
@@ -481,8 +491,9 @@ for _, case in ipairs(bad) do
 end
 
 do
-    local out = serve("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n" ..
-                      "hello world", nil, { max_body = 10 })
+    local out = serve("POST / HTTP/1.1\r\nHost: a\r\n" ..
+                      "Content-Length: 11\r\n\r\nhello world", nil,
+                      { max_body = 10 })
     is(responses(out)[1].status, 413, "max_body option (10 bytes): 413")
     out = serve("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n" ..
                 "hello worl", nil, { max_body = 10 })
@@ -511,7 +522,8 @@ do
     -- 413 is sent before the body is read: the script has no body at all.
     local conn
     out, conn = serve({ "POST / HTTP/1.1\r\nHost: a\r\n" ..
-                        "Content-Length: 2000000\r\n\r\n", { err = "timeout" } })
+                        "Content-Length: 2000000\r\n\r\n",
+                        { err = "timeout" } })
     is(responses(out)[1].status, 413, "413 before reading the body")
 
     out, conn = serve({ "GET / HTTP/1.1\r\nHo", { err = "timeout" } })
@@ -543,7 +555,8 @@ do
 
     -- After an error reply to a request with a body, input is drained
     -- (until the peer closes) before closing.
-    out, conn = serve({ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99\r\n" ..
+    out, conn = serve({ "POST / HTTP/1.1\r\nHost: a\r\n" ..
+                        "Content-Length: 99\r\n" ..
                         "Content-Length: 98\r\n\r\n", "more", "body" })
     is(#conn.items, 0, "after an error reply, the rest of the body is drained")
     out, conn = serve({ "GET / HTTP/1.1\r\nHost : a\r\n\r\n", "more" },
@@ -565,7 +578,8 @@ do
          "stack traceback:\n", "handler throws: traceback on stderr")
 
     out, conn, err = serve(get("/a"), function() error({}) end)
-    like(err, "^lunik: error in http handler: %(error object is a table value%)",
+    like(err, "^lunik: error in http handler: " ..
+         "%(error object is a table value%)",
          "handler throws a table: named on stderr")
 
     local function status_of(handler)
@@ -633,7 +647,8 @@ do
            { max_bdy = 1 }) end, "unknown option 'max_bdy'",
            "an unknown option: error")
     raises(function() http.serve_connection(fake_conn({}), echo,
-           { read_timeout = -1 }) end, "read_timeout", "a negative timeout: error")
+           { read_timeout = -1 }) end, "read_timeout",
+           "a negative timeout: error")
     raises(function() http.serve_connection(fake_conn({}), echo,
            { max_body = 1.5 }) end, "max_body' must be an integer",
            "a size that is no integer: error")
@@ -670,7 +685,9 @@ do
             { now = os.clock, target = function() return "hosted" end }
         local printed = {}
         local real_print, real_arg = print, arg
-        print = function(...) printed[#printed + 1] = table.concat({ ... }, "\t") end
+        print = function(...)
+            printed[#printed + 1] = table.concat({ ... }, "\t")
+        end
         arg = { [0] = "http.lua" }
         local okd, e = pcall(dofile, here .. "/../../examples/http.lua")
         print, arg = real_print, real_arg
