@@ -4,11 +4,23 @@
 # Then: plan N; ok COND NAME; is GOT WANT NAME; like GOT REGEX NAME;
 # skip NAME REASON; run_lunik ARGS... (sets $out, $err, $rc); targets (the
 # targets to test: kvm when /dev/kvm is usable, and hosted); done_testing.
+# Background processes: start_bg, wait_output, stop_bg, at_exit; ports:
+# free_port; bounded polling: retry.
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LUNIK=${LUNIK:-$top/build/lunik}
 scratch=$(mktemp -d /tmp/lunik-test.XXXXXX)
-trap 'rm -rf "$scratch"' EXIT
+declare -A bg_pid=()     # start_bg NAME -> pid
+exit_hooks=()            # at_exit commands, run in order at exit
+# cleanup: kill what start_bg started, run the at_exit hooks, drop scratch.
+cleanup() {
+    local name h
+    for name in "${!bg_pid[@]}"; do stop_bg "$name" >/dev/null 2>&1; done
+    for h in "${exit_hooks[@]}"; do eval "$h" >/dev/null 2>&1; done
+    rm -rf "$scratch"
+}
+trap cleanup EXIT
+trap 'exit 129' HUP INT TERM
 test_n=0
 test_failed=0
 [ -x "$LUNIK" ] || { echo "Bail out! $LUNIK is missing: run make first"; exit 1; }
@@ -79,3 +91,90 @@ note_kvm_skip() {
 # write FILE <<EOF: create a scratch file (relative to $scratch).
 write() { mkdir -p "$(dirname "$scratch/$1")"; cat >"$scratch/$1"; }
 
+
+# at_exit COMMAND: run COMMAND (a shell string) when the test exits.
+at_exit() { exit_hooks+=("$1"); }
+
+# start_bg NAME CMD...: run CMD in the background (at most 300 s), stdin
+# from /dev/null, stdout and stderr into $scratch/NAME.out and NAME.err;
+# it is killed at exit if still running. A NAME still running is stopped
+# first.
+start_bg() {
+    local name=$1; shift
+    [ -n "${bg_pid[$name]:-}" ] && stop_bg "$name"
+    timeout -k 5 300 "$@" </dev/null >"$scratch/$name.out" \
+        2>"$scratch/$name.err" &
+    bg_pid[$name]=$!
+}
+
+# running NAME: 0 while the process started as NAME is alive.
+running() {
+    [ -n "${bg_pid[$1]:-}" ] && kill -0 "${bg_pid[$1]}" 2>/dev/null
+}
+
+# stop_bg NAME: TERM the process (KILL after 5 s), wait for it; returns
+# its exit status (143 when the TERM ended it).
+stop_bg() {
+    local pid=${bg_pid[$1]:-} i st
+    [ -n "$pid" ] || return 0
+    unset "bg_pid[$1]"
+    kill -TERM "$pid" 2>/dev/null
+    for i in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null; st=$?
+    return $st
+}
+
+# wait_bg NAME [SECONDS]: wait (default 30 s) for NAME to end by itself;
+# returns its exit status, or 124 after killing it when time ran out.
+wait_bg() {
+    local pid=${bg_pid[$1]:-} i
+    [ -n "$pid" ] || return 0
+    for i in $(seq $((${2:-30} * 10))); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then stop_bg "$1"; return 124; fi
+    unset "bg_pid[$1]"
+    wait "$pid" 2>/dev/null
+}
+
+# wait_output NAME ERE [SECONDS]: wait (default 30 s) until NAME's stdout
+# has a line matching ERE; 1 when it does not by then or NAME ended first.
+wait_output() {
+    local i
+    for i in $(seq $((${3:-30} * 10))); do
+        grep -Eq -- "$2" "$scratch/$1.out" 2>/dev/null && return 0
+        running "$1" || break
+        sleep 0.1
+    done
+    grep -Eq -- "$2" "$scratch/$1.out" 2>/dev/null
+}
+
+# retry TRIES CMD...: run CMD until it succeeds, at most TRIES times, 0.2 s
+# apart; returns CMD's last status. CMD must bound its own time.
+retry() {
+    local n=$1 i st; shift
+    for i in $(seq "$n"); do
+        "$@" && return 0
+        st=$?
+        [ "$i" -lt "$n" ] && sleep 0.2
+    done
+    return $st
+}
+
+# free_port [tcp|udp]: a port in 20000..59999 nothing on this machine
+# listens on (or has bound, for udp) right now.
+free_port() {
+    local p i flag=-Htan
+    [ "${1:-tcp}" = udp ] && flag=-Huan
+    for i in $(seq 100); do
+        p=$((20000 + RANDOM % 40000))
+        ss "$flag" 2>/dev/null | awk '{ print $4 }' | grep -q ":$p\$" ||
+            { echo "$p"; return 0; }
+    done
+    return 1
+}
