@@ -118,6 +118,7 @@ function Conn:read(n, timeout)
         if l == false or not wait_io(self.id, l) then
             return nil, "timeout"
         end
+        if not self.box then return nil, "closed" end   -- closed meanwhile
     end
 end
 
@@ -140,6 +141,7 @@ function Conn:read_line(timeout, max)
         if l == false or not wait_io(self.id, l) then
             return nil, "timeout"
         end
+        if not self.box then return nil, "closed", "" end
     end
 end
 
@@ -168,6 +170,7 @@ function Conn:write(s, timeout)
             if l == false or not wait_io(self.id, l) then
                 return nil, "timeout"
             end
+            if not self.box then return nil, "closed" end
         end
     end
     return true
@@ -175,11 +178,13 @@ end
 
 -- conn:close() -> true: close the connection: data already written is
 -- still delivered, then FIN (RFC 9293 3.6). Unread received data is
--- dropped. Closing again does nothing.
+-- dropped; other handlers waiting on it get nil, "closed". Closing again
+-- does nothing.
 function Conn:close()
     if self.box then
         c_close(self.box)
         self.box = nil
+        sched.wake(self.id)
     end
     return true
 end

@@ -625,13 +625,21 @@ static int nl_send(lua_State *L)
     return 1;
 }
 
-/* Close ep's PCB gracefully (FIN after queued data), or abort. */
+/* Close ep's PCB gracefully (FIN after queued data), or abort. A
+ * listening PCB takes no data callbacks (lwIP asserts on them): it only
+ * loses its accept callback, and tcp_close frees it at once. */
 static void nl_close_pcb(struct nl_ep *ep, int abort)
 {
     struct tcp_pcb *pcb = ep->pcb.tcp;
     if (pcb == NULL)
         return;
     ep->pcb.tcp = NULL;
+    if (ep->kind == NL_LISTENER) {
+        tcp_arg(pcb, NULL);
+        tcp_accept(pcb, NULL);
+        tcp_close(pcb);
+        return;
+    }
     nl_detach_tcp(pcb);
     if (abort || tcp_close(pcb) != ERR_OK)
         tcp_abort(pcb);
