@@ -28,8 +28,21 @@ void host_net_user_network(const struct lunik_net_config *cfg,
     a->dns = a->network | htonl(3);
 }
 
+/* LUNIK_NET_STATS in lunik's environment: the counters, at exit. */
+static void print_stats(void)
+{
+    fprintf(stderr, "lunik: network: tx %llu frames, %llu refused, %llu "
+            "dropped; rx %llu frames, %llu dropped\n",
+            (unsigned long long)net_stats.tx_frames,
+            (unsigned long long)net_stats.tx_refused,
+            (unsigned long long)net_stats.tx_dropped,
+            (unsigned long long)net_stats.rx_frames,
+            (unsigned long long)net_stats.rx_dropped);
+}
+
 int host_net_open(const struct lunik_net_config *cfg, char *why, size_t n)
 {
+    static int stats_told;
     struct host_net_user_addrs ua;
     int r;
 
@@ -68,6 +81,8 @@ int host_net_open(const struct lunik_net_config *cfg, char *why, size_t n)
     }
     if (r == 0)
         nic_kind = cfg->kind;
+    if (r == 0 && getenv("LUNIK_NET_STATS") != NULL && !stats_told++)
+        atexit(print_stats);
     return r;
 }
 

@@ -40,7 +40,8 @@ struct host_net_info {
     uint32_t ipv4_gateway;      /* 0: none (DHCP, or tap without one) */
 };
 
-/* Frame counters since host_net_open(). */
+/* Frame counters since host_net_open(). With LUNIK_NET_STATS set in
+ * lunik's environment they are printed on stderr at exit (one line). */
 struct host_net_stats {
     uint64_t tx_frames;         /* guest frames a back end took */
     uint64_t tx_refused;        /* guest frames of a bad length */
