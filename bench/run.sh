@@ -73,3 +73,6 @@ for t in $targets; do
     s=$(wall "$lunik" run "$work/alloc.img" --target "$t" --mem 64M)
     printf '%-22s %8.2f s   time %s\n' "lunik $t" "$s" "$(ratio "$s" "$base")"
 done
+
+echo
+"$top/bench/net.sh" || echo "note: bench/net.sh failed"

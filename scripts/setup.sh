@@ -23,6 +23,8 @@ packages=(
     lua5.4 lua-dkjson lua-penlight    # baseline and real-input tests
     time                              # benchmarks (/usr/bin/time)
     perl                              # prove runs the tests
+    socat curl netcat-openbsd         # network test clients (tests/60-net.t)
+    wrk nginx libnginx-mod-http-lua   # network benchmarks (bench/net.sh)
     ca-certificates
 )
 
