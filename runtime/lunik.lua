@@ -319,8 +319,17 @@ end
 local function wake(id)
     local set = io_waiters[id]
     if not set then return end
+    local co = next(set)
+    if co == nil then return end
+    if next(set, co) == nil then            -- one waiter: the usual case
+        if co_status(co) == "suspended" then
+            set[co] = nil
+            resume(co, IO_EVENT)
+        end
+        return
+    end
     local list, n = {}, 0
-    for co in next, set do n = n + 1; list[n] = co end
+    for c in next, set do n = n + 1; list[n] = c end
     for i = 1, n do
         local co = list[i]
         if set[co] and co_status(co) == "suspended" then
