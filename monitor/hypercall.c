@@ -57,20 +57,104 @@ static int hc_read(struct mon_vm *vm, uint64_t gpa)
     return -1;
 }
 
+/* Read and check a transfer's arguments and areas; 0, or
+ * LUNIK_EXIT_GUEST after the report. */
+static int xfer_map(struct mon_vm *vm, uint64_t gpa,
+                    struct lunik_hc_net_xfer **x, const uint8_t **tx,
+                    uint8_t **rx)
+{
+    *x = HC_ARGS(vm, gpa, struct lunik_hc_net_xfer, "NIC transfer "
+                 "arguments");
+    if (*x == NULL)
+        return LUNIK_EXIT_GUEST;
+    *tx = mon_guest_ptr(vm, (*x)->tx, (*x)->tx_len, "NIC TX batch");
+    *rx = mon_guest_ptr(vm, (*x)->rx, (*x)->rx_room, "NIC RX room");
+    return *tx == NULL || *rx == NULL ? LUNIK_EXIT_GUEST : 0;
+}
+
+/* Send the TX batch: each frame goes to the back end straight from guest
+ * memory (the only copy is the back end's: slirp_input, or write(2)). */
+static void xfer_send(struct lunik_hc_net_xfer *x, const uint8_t *tx)
+{
+    uint64_t at = 0, len = x->tx_len;
+
+    x->tx_sent = x->tx_failed = 0;
+    while (at < len) {
+        uint64_t n;
+        if (len - at < LUNIK_NET_RECORD_HEADER) {
+            x->tx_failed++;
+            break;
+        }
+        n = (uint64_t)tx[at] | (uint64_t)tx[at + 1] << 8;
+        at += LUNIK_NET_RECORD_HEADER;
+        if (n > len - at) {
+            x->tx_failed++;
+            break;
+        }
+        if (host_net_send(tx + at, n) == 0)
+            x->tx_sent++;
+        else
+            x->tx_failed++;
+        at += n;
+    }
+}
+
+/* Fill the RX room with waiting frames; each lands in guest memory with
+ * one copy. */
+static void xfer_recv(struct lunik_hc_net_xfer *x, uint8_t *rx)
+{
+    struct host_net_info info;
+    uint64_t at = 0, room = x->rx_room, frame;
+
+    x->rx_len = 0;
+    x->rx_frames = 0;
+    x->rx_more = 0;
+    if (room == 0 || host_net_info(&info) != 0)
+        return;
+    frame = (uint64_t)info.mtu + HOST_NET_ETH_HEADER;
+    for (;;) {
+        long n;
+        if (room - at < LUNIK_NET_RECORD_HEADER + frame) {
+            x->rx_more = 1;             /* full: more may wait */
+            break;
+        }
+        n = host_net_recv(rx + at + LUNIK_NET_RECORD_HEADER, frame);
+        if (n <= 0)
+            break;
+        rx[at] = (uint8_t)n;
+        rx[at + 1] = (uint8_t)(n >> 8);
+        at += LUNIK_NET_RECORD_HEADER + (uint64_t)n;
+        x->rx_frames++;
+    }
+    x->rx_len = at;
+}
+
+/* A yield with a NIC transfer sends before the wait and receives after
+ * it (hypercall.h). */
 static int hc_yield(struct mon_vm *vm, uint64_t gpa)
 {
     struct lunik_hc_yield *y =
         HC_ARGS(vm, gpa, struct lunik_hc_yield, "yield arguments");
+    struct lunik_hc_net_xfer *x = NULL;
+    const uint8_t *tx = NULL;
+    uint8_t *rx = NULL;
     uint64_t now, timeout = UINT64_MAX;
 
     if (y == NULL)
         return LUNIK_EXIT_GUEST;
+    if (y->net != 0) {
+        if (xfer_map(vm, y->net, &x, &tx, &rx) != 0)
+            return LUNIK_EXIT_GUEST;
+        xfer_send(x, tx);
+    }
     if (y->deadline_ns != UINT64_MAX) {
         now = host_clock_monotonic();
         timeout = y->deadline_ns > now ? y->deadline_ns - now : 0;
     }
     y->ready = host_wait(timeout, y->events &
                          (LUNIK_EVENT_CONSOLE | LUNIK_EVENT_NET));
+    if (x != NULL)
+        xfer_recv(x, rx);
     y->monotonic_ns = host_clock_monotonic();
     y->wall_ns = host_clock_wall();
     return -1;
@@ -239,36 +323,16 @@ static int hc_net_info(struct mon_vm *vm, uint64_t gpa)
     return -1;
 }
 
-/* The frame goes to the back end straight from guest memory: the only
- * copy is the back end's own (slirp_input, or the tap's write(2)). */
-static int hc_net_send(struct mon_vm *vm, uint64_t gpa)
+static int hc_net_xfer(struct mon_vm *vm, uint64_t gpa)
 {
-    struct lunik_hc_net_send *s =
-        HC_ARGS(vm, gpa, struct lunik_hc_net_send, "NIC send arguments");
-    const void *data;
+    struct lunik_hc_net_xfer *x;
+    const uint8_t *tx;
+    uint8_t *rx;
 
-    if (s == NULL)
+    if (xfer_map(vm, gpa, &x, &tx, &rx) != 0)
         return LUNIK_EXIT_GUEST;
-    data = mon_guest_ptr(vm, s->data, s->len, "NIC send buffer");
-    if (data == NULL)
-        return LUNIK_EXIT_GUEST;
-    s->ret = host_net_send(data, s->len);
-    return -1;
-}
-
-/* Received frames land straight in guest memory. */
-static int hc_net_recv(struct mon_vm *vm, uint64_t gpa)
-{
-    struct lunik_hc_net_recv *r =
-        HC_ARGS(vm, gpa, struct lunik_hc_net_recv, "NIC receive arguments");
-    void *data;
-
-    if (r == NULL)
-        return LUNIK_EXIT_GUEST;
-    data = mon_guest_ptr(vm, r->data, r->len, "NIC receive buffer");
-    if (data == NULL)
-        return LUNIK_EXIT_GUEST;
-    r->ret = host_net_recv(data, r->len);
+    xfer_send(x, tx);
+    xfer_recv(x, rx);
     return -1;
 }
 
@@ -280,8 +344,7 @@ int mon_hypercall(struct mon_vm *vm)
         [LUNIK_HC_EXIT] = hc_exit, [LUNIK_HC_ABORT] = hc_abort,
         [LUNIK_HC_SET_TLS] = hc_set_tls,
         [LUNIK_HC_SYSCALL_ENTRY] = hc_syscall_entry,
-        [LUNIK_HC_NET_INFO] = hc_net_info, [LUNIK_HC_NET_SEND] = hc_net_send,
-        [LUNIK_HC_NET_RECV] = hc_net_recv,
+        [LUNIK_HC_NET_INFO] = hc_net_info, [LUNIK_HC_NET_XFER] = hc_net_xfer,
     };
     struct kvm_run *run = vm->run;
     uint64_t addr = run->mmio.phys_addr, off = addr - LUNIK_HYPERCALL_GPA;

@@ -121,8 +121,7 @@ enum lunik_hypercall {
     LUNIK_HC_SET_TLS = 6,       /* set the FS base (the TLS pointer) */
     LUNIK_HC_SYSCALL_ENTRY = 7, /* where `syscall` lands on kvm_pvm */
     LUNIK_HC_NET_INFO = 8,      /* describe the NIC */
-    LUNIK_HC_NET_SEND = 9,      /* send one frame, never blocks */
-    LUNIK_HC_NET_RECV = 10,     /* receive one frame, never blocks */
+    LUNIK_HC_NET_XFER = 9,      /* send and receive frames, never blocks */
     LUNIK_HC_COUNT
 };
 
@@ -155,7 +154,10 @@ struct lunik_hc_read {
  * LUNIK_HC_YIELD: block the vCPU until one of `events` is ready or the host's
  * CLOCK_MONOTONIC reaches deadline_ns (UINT64_MAX: none; in the past: just
  * poll). Returns the ready set and the host clocks read after waking, so the
- * guest re-synchronises its TSC clock. As plat_yield().
+ * guest re-synchronises its TSC clock. As plat_yield(). With net != 0 the
+ * call is also a NIC transfer (LUNIK_HC_NET_XFER): its TX batch is sent
+ * before the wait and its RX room filled after, so a busy network costs
+ * one VM exit per turn of the guest's event loop.
  */
 struct lunik_hc_yield {
     uint64_t deadline_ns;       /* IN: host CLOCK_MONOTONIC ns */
@@ -163,6 +165,7 @@ struct lunik_hc_yield {
     uint32_t ready;             /* OUT: subset of events */
     uint64_t monotonic_ns;      /* OUT: host CLOCK_MONOTONIC ns */
     uint64_t wall_ns;           /* OUT: host CLOCK_REALTIME ns */
+    uint64_t net;               /* IN: GPA of a lunik_hc_net_xfer, or 0 */
 };
 
 /* LUNIK_HC_CLOCK: read the host's clocks (used at boot, and for every clock
@@ -222,6 +225,7 @@ struct lunik_hc_syscall_entry {
 /*
  * LUNIK_HC_NET_INFO: describe the NIC (host/net.h). ret is 0 with the
  * other fields filled, or -1 when the VM has no NIC. As plat_net_info().
+ * Made once; the guest keeps the answer.
  */
 struct lunik_hc_net_info {
     int64_t ret;                /* OUT: 0, or -1 no NIC */
@@ -234,25 +238,33 @@ struct lunik_hc_net_info {
 };
 
 /*
- * LUNIK_HC_NET_SEND: send the frame of len bytes at data. The monitor
- * checks the buffer lies in guest memory (else the VM stops), then the
- * length (14 <= len <= mtu + 14, else refused) and hands the frame to the
- * back end straight from guest memory. Never blocks. As plat_net_send().
+ * Frame batches: a VM exit costs far more than copying a frame (tens of
+ * microseconds on kvm_pvm), so frames cross in batches. A batch is a run
+ * of records, back to back: a 2-byte little-endian length n, then the n
+ * bytes of one Ethernet frame.
  */
-struct lunik_hc_net_send {
-    uint64_t data;              /* IN: GPA of the frame */
-    uint64_t len;               /* IN: bytes */
-    int64_t ret;                /* OUT: 0 taken, -1 refused or dropped */
-};
+#define LUNIK_NET_RECORD_HEADER 2u
 
 /*
- * LUNIK_HC_NET_RECV: copy the oldest waiting frame into data (len bytes
- * of room, checked as for NET_SEND). Never blocks. As plat_net_recv().
+ * LUNIK_HC_NET_XFER: send every frame of the TX batch (tx_len bytes at
+ * tx; 0 bytes: none), each checked as plat_net_send() says (14 <= n <=
+ * mtu + 14, else refused and counted) and handed to the back end straight
+ * from guest memory; then, if rx_room > 0, fill the RX room at rx with
+ * waiting frames, oldest first, as long as a frame of mtu + 14 bytes
+ * still fits. Both areas must lie in guest memory (else the VM stops); a
+ * record running past tx_len ends the batch (one more tx_failed).
+ * Never blocks.
  */
-struct lunik_hc_net_recv {
-    uint64_t data;              /* IN: GPA of the buffer */
-    uint64_t len;               /* IN: bytes of room */
-    int64_t ret;                /* OUT: the frame's bytes, or 0 none */
+struct lunik_hc_net_xfer {
+    uint64_t tx;                /* IN: GPA of the TX batch */
+    uint64_t tx_len;            /* IN: its bytes */
+    uint64_t rx;                /* IN: GPA of room for the RX batch */
+    uint64_t rx_room;           /* IN: bytes of room; 0 = receive nothing */
+    uint64_t rx_len;            /* OUT: bytes of RX batch written */
+    uint32_t rx_frames;         /* OUT: frames in it */
+    uint32_t rx_more;           /* OUT: 1 if frames may still wait */
+    uint32_t tx_sent;           /* OUT: frames the back end took */
+    uint32_t tx_failed;         /* OUT: frames refused or dropped */
 };
 
 #endif /* __ASSEMBLER__ */

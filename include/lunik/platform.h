@@ -73,8 +73,8 @@ long plat_console_read(void *p, size_t n);
  * PLAT_EOF once (after that the console is never ready again), the NIC
  * while plat_net_recv() has a frame to return. Events
  * outside `events` stay pending and do not wake the caller. The kvm target
- * blocks the vCPU in the monitor (epoll + timerfd); the hosted target blocks
- * in the same host code.
+ * blocks the vCPU in the monitor (host_wait: ppoll(2)); the hosted target
+ * blocks in the same host code.
  */
 uint32_t plat_yield(uint64_t deadline_ns, uint32_t events);
 
@@ -113,7 +113,11 @@ int plat_net_info(struct plat_net_info *info);
  * checks the frame first: PLAT_ETH_MIN <= n <= mtu + PLAT_ETH_HEADER.
  * Returns 0 when the back end took the frame, -1 when it was refused (bad
  * length, no NIC) or dropped (the back end is full, as a NIC's full TX
- * ring); TCP retransmits what is lost, UDP loses it.
+ * ring); TCP retransmits what is lost, UDP loses it. The kvm target hands
+ * frames to the monitor in batches (hypercall.h): with the next
+ * plat_yield() that reaches the monitor, plat_net_recv() asking it for
+ * frames, when 64 KiB have gathered, or at plat_exit(). There 0 means the
+ * frame is queued; one the back end drops later is only counted.
  */
 int plat_net_send(const void *p, size_t n);
 
