@@ -119,7 +119,7 @@ done
 note_kvm_skip "network back ends that cannot start"
 
 # An existing tap: the program runs attached to it (needs CAP_NET_ADMIN).
-tap=lunikt1
+tap=lunc$(($$ % 100000))   # unique: other tests use lunikt0
 ip link del "$tap" >/dev/null 2>&1
 if ip tuntap add dev "$tap" mode tap >/dev/null 2>&1; then
     for t in $(targets); do

@@ -347,21 +347,32 @@ static void test_user(void)
 
 /* --------------------------------------------------------------- tap */
 
-#define TAP "lunikt0"
+/*
+ * The tap: a name unique to this process, on a subnet no other test uses
+ * (tests/60-net.t puts lunikt0 on 10.0.77.0/24), so that runs side by
+ * side do not meet.
+ */
+static char tap[16];
+#define TAP_HOST  "10.0.91.1"
+#define TAP_GUEST "10.0.91.2"
 
-static int sh(const char *cmd)
+/* sh(fmt): system(3) on fmt, every %s in it (at most two) the tap. */
+static int sh(const char *fmt)
 {
+    char cmd[256];
+
+    snprintf(cmd, sizeof cmd, fmt, tap, tap);
     return system(cmd);
 }
 
-/* The kernel's ARP request for 10.0.77.2 on the tap. */
+/* The kernel's ARP request for TAP_GUEST on the tap. */
 static int match_kernel_arp(const uint8_t *f, long n, void *arg)
 {
     const uint8_t *a = arp_of(f, n);
 
     (void)arg;
     return a != NULL && get16(a + 6) == 1 &&
-           memcmp(a + 24, (uint32_t[]){ ip("10.0.77.2") }, 4) == 0;
+           memcmp(a + 24, (uint32_t[]){ ip(TAP_GUEST) }, 4) == 0;
 }
 
 /* The UDP datagram the test sent, delivered to the guest's MAC. */
@@ -393,36 +404,35 @@ static void test_tap(void)
     snprintf(c.tap_name, sizeof c.tap_name, "%s", "lo");
     is(host_net_open(&c, why, sizeof why), -1, "lo is not a tap");
 
-    sh("ip link del " TAP " >/dev/null 2>&1");
-    if (sh("ip tuntap add dev " TAP " mode tap >/dev/null 2>&1") != 0 ||
-        sh("ip addr add 10.0.77.1/24 dev " TAP " && "
-           "ip link set " TAP " up") != 0) {
-        skip(5, "cannot create a tap here (ip tuntap add dev " TAP
-             " mode tap failed: needs CAP_NET_ADMIN and /dev/net/tun)");
-        sh("ip link del " TAP " >/dev/null 2>&1");
+    snprintf(tap, sizeof tap, "lunu%u", (unsigned)getpid() % 100000000u);
+    if (sh("ip tuntap add dev %s mode tap >/dev/null 2>&1") != 0 ||
+        sh("ip addr add " TAP_HOST "/24 dev %s && ip link set %s up") != 0) {
+        printf("# cannot create a tap here (ip tuntap add dev %s mode tap "
+               "failed: it needs CAP_NET_ADMIN and /dev/net/tun)\n", tap);
+        skip(5, "no tap interface");
+        sh("ip link del %s >/dev/null 2>&1");
         return;
     }
-    snprintf(c.tap_name, sizeof c.tap_name, "%s", TAP);
+    snprintf(c.tap_name, sizeof c.tap_name, "%s", tap);
     if (host_net_open(&c, why, sizeof why) != 0)
         printf("# %s\n", why);
-    is(host_net_info(&(struct host_net_info){ 0 }), 0,
-       "the tap " TAP " attaches");
+    is(host_net_info(&(struct host_net_info){ 0 }), 0, "a tap attaches");
 
-    /* A datagram to 10.0.77.2 makes the kernel ask, on the tap, who has
+    /* A datagram to TAP_GUEST makes the kernel ask, on the tap, who has
      * it; the guest answers, and the kernel then delivers the datagram. */
     {
         const char *msg = "lunik tap test";
         struct sockaddr_in to = { .sin_family = AF_INET,
                                   .sin_port = htons(9),
-                                  .sin_addr.s_addr = ip("10.0.77.2") };
+                                  .sin_addr.s_addr = ip(TAP_GUEST) };
         int s = socket(AF_INET, SOCK_DGRAM, 0);
         sendto(s, msg, strlen(msg), 0, (struct sockaddr *)&to, sizeof to);
         n = wait_frame(f, sizeof f, 5, match_kernel_arp, NULL);
-        ok(n > 0, "the kernel's ARP request for 10.0.77.2 arrives");
+        ok(n > 0, "the kernel's ARP request for " TAP_GUEST " arrives");
         if (n > 0) {
             memcpy(kernel_mac, f + 6, 6);
-            n = (long)arp(f, kernel_mac, 2, guest_mac, ip("10.0.77.2"),
-                          kernel_mac, ip("10.0.77.1"));
+            n = (long)arp(f, kernel_mac, 2, guest_mac, ip(TAP_GUEST),
+                          kernel_mac, ip(TAP_HOST));
             is(host_net_send(f, (size_t)n), 0, "the guest's ARP reply is "
                "written to the tap");
             n = wait_frame(f, sizeof f, 5, match_udp, (void *)msg);
@@ -433,7 +443,7 @@ static void test_tap(void)
         close(s);
     }
     host_net_close();
-    is(sh("ip link del " TAP), 0, "the tap is removed");
+    is(sh("ip link del %s"), 0, "the tap is removed");
 }
 
 int main(void)
