@@ -44,11 +44,13 @@ TEST_PROGS += $(B)/tests/guest_mem_test $(B)/tests/guest_syscall_test \
     tests/unit/guest_kernels_test.t
 
 # Misbehaving kernels for the monitor's tests (tests/50-guest-faults.t).
-FAULT_KERNELS := bad_hypercall triple_fault divide_error invalid_opcode
+FAULT_KERNELS := bad_hypercall triple_fault divide_error invalid_opcode \
+    bad_net_xfer
 FAULT_KIND_bad_hypercall := 1
 FAULT_KIND_triple_fault := 2
 FAULT_KIND_divide_error := 3
 FAULT_KIND_invalid_opcode := 4
+FAULT_KIND_bad_net_xfer := 5
 FAULT_CFLAGS := -O2 -std=gnu11 -Wall -Wextra -Iinclude -ffreestanding \
     -mgeneral-regs-only \
     -fno-pie -fno-stack-protector -nostdlib -static -no-pie \

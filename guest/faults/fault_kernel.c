@@ -1,6 +1,6 @@
 /* fault_kernel.c: tiny misbehaving guest kernels that test the monitor's fault handling. */
 /*
- * Built freestanding (no C library) three times by guest/build.mk, with
+ * Built freestanding (no C library) once per kind by guest/build.mk, with
  * FAULT_KIND set to one of the kinds below, into build/tests/KIND.elf:
  *
  *   FAULT_BAD_HYPERCALL  console write of a buffer outside guest memory
@@ -8,6 +8,8 @@
  *                        gates not present): triple fault
  *   FAULT_DIVIDE         integer division by zero, reported through the IDT
  *   FAULT_INVALID_OPCODE ud2 (not a `syscall`), reported through the IDT
+ *   FAULT_BAD_NET_XFER   a yield carrying a NIC transfer whose TX batch
+ *                        lies outside guest memory
  */
 #include <stdint.h>
 
@@ -17,6 +19,7 @@
 #define FAULT_TRIPLE 2
 #define FAULT_DIVIDE 3
 #define FAULT_INVALID_OPCODE 4
+#define FAULT_BAD_NET_XFER 5
 
 /* The entry point: the monitor starts here with rsp = LUNIK_STACK_TOP. */
 __asm__(".text\n"
@@ -52,6 +55,13 @@ void fault_main(void)
 #elif FAULT_KIND == FAULT_INVALID_OPCODE
     guest_cpu_init(no_syscalls);
     __asm__ volatile("ud2");
+#elif FAULT_KIND == FAULT_BAD_NET_XFER
+    struct lunik_hc_net_xfer x = { .tx = 0x7fff00000000ull, .tx_len = 64 };
+    struct lunik_hc_yield y = { .deadline_ns = 0,
+                                .net = (uint64_t)(uintptr_t)&x };
+
+    guest_cpu_init(no_syscalls);
+    guest_hypercall(LUNIK_HC_YIELD, &y);
 #else
 #error "FAULT_KIND must name a fault"
 #endif
