@@ -37,12 +37,15 @@ mkdir -p "$top/build/bench"
 gcc -O2 -Wall -Wextra -o "$top/build/bench/udpecho" "$top/bench/udpecho.c"
 udpecho=$top/build/bench/udpecho
 
-# port: a TCP or UDP port (udp as $1) nothing uses right now.
+# port: a TCP or UDP port (udp as $1) nothing uses right now, below the
+# ephemeral range (so no client's own port takes it) when there is room.
 port() {
-    local p flag=-Htan
+    local p flag=-Htan lo=20000 n=40000 eph
     [ "${1:-}" = udp ] && flag=-Huan
+    eph=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range)
+    [ "${eph:-0}" -gt 12000 ] && lo=10000 n=$((eph - 10000))
     while :; do
-        p=$((20000 + RANDOM % 40000))
+        p=$((lo + RANDOM % n))
         ss "$flag" | awk '{ print $4 }' | grep -q ":$p\$" || break
     done
     echo "$p"
@@ -86,7 +89,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 bench_http() {
     local label=$1 url=$2 out rps p99 errs
     if ! ready "$url"; then
-        printf '%-28s %s\n' "$label" "did not answer; not measured"
+        printf '%-28s %s\n' "$label" "did not answer; not measured:" \
+            "$(head -n 3 "$work/$label.log" 2>/dev/null)"
         return
     fi
     timeout 20 wrk -t1 -c50 -d1s "$url" >/dev/null 2>&1

@@ -166,13 +166,17 @@ retry() {
     return $st
 }
 
-# free_port [tcp|udp]: a port in 20000..59999 nothing on this machine
-# listens on (or has bound, for udp) right now.
+# free_port [tcp|udp]: a port no socket on this machine uses right now,
+# below the kernel's ephemeral range (ip_local_port_range) when there is
+# room, so that no client's own port takes it meanwhile.
 free_port() {
-    local p i flag=-Htan
+    local p i flag=-Htan lo=20000 n=40000 eph
     [ "${1:-tcp}" = udp ] && flag=-Huan
+    eph=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range \
+        2>/dev/null)
+    [ "${eph:-0}" -gt 12000 ] && lo=10000 n=$((eph - 10000))
     for i in $(seq 100); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((lo + RANDOM % n))
         ss "$flag" 2>/dev/null | awk '{ print $4 }' | grep -q ":$p\$" ||
             { echo "$p"; return 0; }
     done
