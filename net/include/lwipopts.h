@@ -65,8 +65,11 @@
 #define TCP_SND_BUF                 (16 * TCP_MSS)
 #define TCP_SND_QUEUELEN            ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
 #define TCP_SNDLOWAT                (TCP_SND_BUF / 2)
-#define TCP_LISTEN_BACKLOG          1
-#define TCP_DEFAULT_LISTEN_BACKLOG  0xff
+/* No cap on half-open (SYN-received) connections: a burst of SYNs (1000
+ * clients at once, arriving in one batch) would otherwise be dropped past
+ * 255 and wait seconds for retransmission. runtime/netlib.c bounds the
+ * established connections the program has not accepted yet instead. */
+#define TCP_LISTEN_BACKLOG          0
 #define TCP_OVERSIZE                TCP_MSS
 #define LWIP_TCP_KEEPALIVE          1
 #define LWIP_WND_SCALE              0
