@@ -27,7 +27,7 @@
  * HOST_NET_ETH_HEADER <= n <= mtu + HOST_NET_ETH_HEADER, else refused.
  */
 #define HOST_NET_ETH_HEADER 14u     /* bytes of Ethernet header */
-#define HOST_NET_RX_QUEUE   512u    /* frames slirp may queue for the guest */
+#define HOST_NET_RX_QUEUE   4096u   /* frames slirp may queue for the guest */
 #define HOST_NET_MTU_MIN    576u    /* bytes; RFC 791's minimum datagram */
 #define HOST_NET_MTU_MAX    9000u   /* bytes; a jumbo frame's payload */
 

@@ -16,8 +16,12 @@
 
 /*
  * Frames slirp sends to the guest (SlirpCb.send_packet) are copied into a
- * ring of HOST_NET_RX_QUEUE slots of mtu + 14 bytes each; when it is full
- * they are dropped, as by a NIC whose RX ring is full (TCP retransmits).
+ * ring of HOST_NET_RX_QUEUE slots of mtu + 14 bytes each (malloc'd: pages
+ * are only touched as the ring fills); when it is full they are dropped,
+ * as by a NIC whose RX ring is full (TCP retransmits). The ring is long
+ * because slirp accepts every waiting connection of a forwarded port at
+ * once and sends the guest a SYN for each: a SYN dropped here costs the
+ * client slirp's retransmission timeout, seconds.
  */
 static Slirp *slirp;
 static unsigned char *rx_ring;          /* HOST_NET_RX_QUEUE slots */
