@@ -102,6 +102,7 @@ const char *plat_target(void)
  * exit per turn, however many frames it moves.
  */
 #define NET_BATCH (64u << 10)           /* bytes per batch */
+#define NET_RX_MAX 64u                  /* frames per RX batch (hypercall.h) */
 
 static struct plat_net_info nic;
 static int nic_state;                   /* 0 unknown, 1 present, -1 none */
@@ -137,6 +138,7 @@ static void xfer_prepare(struct lunik_hc_net_xfer *x, int receive)
     x->tx_len = tx_len;
     x->rx = receive ? (uint64_t)(uintptr_t)rx_batch : 0;
     x->rx_room = receive ? sizeof rx_batch : 0;
+    x->rx_max = NET_RX_MAX;
 }
 
 /* After a transfer: the TX batch is gone, the RX batch is new. */

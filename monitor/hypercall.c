@@ -114,7 +114,8 @@ static void xfer_recv(struct lunik_hc_net_xfer *x, uint8_t *rx)
     frame = (uint64_t)info.mtu + HOST_NET_ETH_HEADER;
     for (;;) {
         long n;
-        if (room - at < LUNIK_NET_RECORD_HEADER + frame) {
+        if (room - at < LUNIK_NET_RECORD_HEADER + frame ||
+            (x->rx_max != 0 && x->rx_frames == x->rx_max)) {
             x->rx_more = 1;             /* full: more may wait */
             break;
         }

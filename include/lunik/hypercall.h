@@ -250,21 +250,27 @@ struct lunik_hc_net_info {
  * tx; 0 bytes: none), each checked as plat_net_send() says (14 <= n <=
  * mtu + 14, else refused and counted) and handed to the back end straight
  * from guest memory; then, if rx_room > 0, fill the RX room at rx with
- * waiting frames, oldest first, as long as a frame of mtu + 14 bytes
- * still fits. Both areas must lie in guest memory (else the VM stops); a
- * record running past tx_len ends the batch (one more tx_failed).
- * Never blocks.
+ * waiting frames, oldest first, while a frame of mtu + 14 bytes still
+ * fits and fewer than rx_max (0: no limit) are in. Both areas must lie
+ * in guest memory (else the VM stops); a record running past tx_len ends
+ * the batch (one more tx_failed). Never blocks.
+ *
+ * rx_max keeps batches short enough for replies to flow between them:
+ * a burst of connection requests answered in one batch would leave them
+ * all half-open (SYN received, SYN-ACK not yet sent) at once.
  */
 struct lunik_hc_net_xfer {
     uint64_t tx;                /* IN: GPA of the TX batch */
     uint64_t tx_len;            /* IN: its bytes */
     uint64_t rx;                /* IN: GPA of room for the RX batch */
     uint64_t rx_room;           /* IN: bytes of room; 0 = receive nothing */
+    uint32_t rx_max;            /* IN: frames at most; 0 = no limit */
+    uint32_t rx_frames;         /* OUT: frames in the RX batch */
     uint64_t rx_len;            /* OUT: bytes of RX batch written */
-    uint32_t rx_frames;         /* OUT: frames in it */
     uint32_t rx_more;           /* OUT: 1 if frames may still wait */
     uint32_t tx_sent;           /* OUT: frames the back end took */
     uint32_t tx_failed;         /* OUT: frames refused or dropped */
+    uint32_t pad;
 };
 
 #endif /* __ASSEMBLER__ */
