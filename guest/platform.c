@@ -93,7 +93,8 @@ const char *plat_target(void)
  *   - plat_net_send() appends the frame to the TX batch; the batch goes to
  *     the monitor with the next yield or NIC transfer, or when it is full;
  *   - every yield carries the TX batch and, when the RX batch is used up
- *     and the caller waits for frames, room for the next RX batch, which
+ *     and the caller waits for frames, room for the next RX batch (at
+ *     most NET_RX_MAX frames, so replies flow between batches), which
  *     the monitor fills after waking;
  *   - plat_net_recv() takes frames from the RX batch; once it is used up,
  *     it asks the monitor (a transfer) unless the last transfer reported

@@ -8,14 +8,16 @@
 extern struct host_net_stats net_stats;
 
 /*
- * Each back end has the same six calls, used only by net.c:
+ * Each back end has these calls, used only by net.c (net.c checks frame
+ * lengths and counts tx_frames, tx_refused, tx_dropped and rx_frames):
  *   open       start; 0, or -1 with one sentence in why[0..n)
  *   close      stop and release everything
  *   send       take one checked frame; 0, or -1 dropped
  *   recv       one frame of 14..max_frame bytes into p (room n), dropping
  *              longer ones; its length, or 0 when none waits
  *   poll_fill  / poll_done: as host_net_poll_fill() / _done()
- *   pending    1 when a frame waits without polling
+ *   pending    1 when a frame waits without polling (slirp only: the
+ *              tap's queue is the kernel's)
  */
 int net_slirp_open(const struct lunik_net_config *cfg, char *why, size_t n);
 void net_slirp_close(void);
