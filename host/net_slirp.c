@@ -315,6 +315,7 @@ static void raise_fd_limit(void)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
 }
+
 /*
  * libslirp listens on a forwarded TCP port with a backlog of 1 (its
  * tcp_listen calls listen(s, 1)), so a burst of connections overflows the
@@ -342,7 +343,6 @@ static void raise_backlog(uint32_t addr, uint16_t port)
         listen(fd, SOMAXCONN);
     }
 }
-
 
 static int add_forwards(const struct lunik_net_config *cfg, uint32_t guest,
                         char *why, size_t n)
