@@ -33,6 +33,7 @@ local DEFAULT_READ = 65536
 
 local dispatch = {}         -- id -> function run on each event of id
 local nopen = 0             -- listeners and UDP sockets open (keep alive)
+local naddr = 0             -- handlers in wait_address (keep polling)
 local started = false
 
 local function on_events(ids)
@@ -45,7 +46,7 @@ local function on_events(ids)
 end
 
 local function busy()
-    return nopen > 0 or sched.io_waiting()
+    return nopen > 0 or naddr > 0 or sched.io_waiting()
 end
 
 local NO_NET = "no network: run with -p or --net"
@@ -359,11 +360,12 @@ function net.wait_address(timeout)
     local deadline = check_timeout(timeout, 1, "wait_address")
     local ok, err = ensure_started()
     if not ok then return nil, err end
+    naddr = naddr + 1                   -- the loop polls lwIP meanwhile
     while true do
         local a = core.address()
-        if a then return a end
+        if a then naddr = naddr - 1; return a end
         local l = left(deadline)
-        if l == false then return nil, "timeout" end
+        if l == false then naddr = naddr - 1; return nil, "timeout" end
         sched.sleep(l and math.min(l, 0.01) or 0.01)
     end
 end
