@@ -24,9 +24,6 @@
  */
 int lunik_net_start(void);
 
-/* lunik_net_started: 1 once lunik_net_start() has succeeded, else 0. */
-int lunik_net_started(void);
-
 /*
  * lunik_net_poll: when `frames` is nonzero, hand every waiting received
  * frame (at most a budget of 256 per call, so timers are not starved) to

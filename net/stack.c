@@ -123,11 +123,6 @@ int lunik_net_start(void)
     return 0;
 }
 
-int lunik_net_started(void)
-{
-    return net_started;
-}
-
 int lunik_net_poll(int frames)
 {
     size_t room = (size_t)net_info.mtu + PLAT_ETH_HEADER;

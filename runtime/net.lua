@@ -242,8 +242,9 @@ end
 -- listener:port() -> the port it listens on.
 function Listener:port() return self.bound end
 
--- listener:close() -> true: stop accepting; open connections go on.
-function Listener:close()
+-- Close a listener or UDP socket: no more events, no longer keeps the
+-- program running. Idempotent; returns true.
+local function close_endpoint(self)
     if self.box then
         dispatch[self.id] = nil
         c_close(self.box)
@@ -252,6 +253,9 @@ function Listener:close()
     end
     return true
 end
+
+-- listener:close() -> true: stop accepting; open connections go on.
+Listener.close = close_endpoint
 
 -- net.connect(ip, port [, timeout]) -> conn | nil, err: open a TCP
 -- connection to ip (an IPv4 dotted quad) and port (1..65535). err:
@@ -333,15 +337,7 @@ end
 function Udp:port() return self.bound end
 
 -- sock:close() -> true: stop receiving; queued datagrams are dropped.
-function Udp:close()
-    if self.box then
-        dispatch[self.id] = nil
-        c_close(self.box)
-        self.box = nil
-        nopen = nopen - 1
-    end
-    return true
-end
+Udp.close = close_endpoint
 
 -------------------------------------------------------------- the NIC
 

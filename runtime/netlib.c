@@ -74,7 +74,6 @@ struct nl_ep {
 
 static struct nl_ep *nl_marked_head, *nl_marked_tail;
 static lua_Integer nl_next_id = 1;
-static size_t nl_live;          /* nl_ep structures not yet freed */
 
 static void nl_mark(struct nl_ep *ep)
 {
@@ -95,7 +94,6 @@ static struct nl_ep *nl_new(enum nl_kind kind)
     if (ep) {
         ep->kind = kind;
         ep->id = nl_next_id++;
-        nl_live++;
     }
     return ep;
 }
@@ -122,7 +120,6 @@ static void nl_release(struct nl_ep *ep)
         return;
     nl_free_rx(ep);
     free(ep);
-    nl_live--;
 }
 
 /* ------------------------------------------------------ TCP callbacks */
@@ -449,8 +446,6 @@ static int nl_connect(lua_State *L)
         if (pcb)
             tcp_abort(pcb);
         free(ep);
-        if (ep)
-            nl_live--;
         return nl_fail(L, ERR_MEM);
     }
     nl_attach_conn(ep, pcb);
@@ -713,15 +708,12 @@ static int nl_udp_bind(lua_State *L)
         if (pcb)
             udp_remove(pcb);
         free(ep);
-        if (ep)
-            nl_live--;
         return nl_fail(L, ERR_MEM);
     }
     err_t err = udp_bind(pcb, IP4_ADDR_ANY, port);
     if (err != ERR_OK) {
         udp_remove(pcb);
         free(ep);
-        nl_live--;
         return nl_fail(L, err);
     }
     ep->pcb.udp = pcb;
@@ -790,13 +782,6 @@ static int nl_gc(lua_State *L)
     return 0;
 }
 
-/* live() -> number of endpoints whose C state is still allocated. */
-static int nl_live_count(lua_State *L)
-{
-    lua_pushinteger(L, (lua_Integer)nl_live);
-    return 1;
-}
-
 static const luaL_Reg nl_funcs[] = {
     { "start", nl_start },
     { "poll", nl_poll },
@@ -814,7 +799,6 @@ static const luaL_Reg nl_funcs[] = {
     { "udp_bind", nl_udp_bind },
     { "udp_recv", nl_udp_recv },
     { "udp_sendto", nl_udp_sendto },
-    { "live", nl_live_count },
     { NULL, NULL },
 };
 
