@@ -15,6 +15,9 @@
 # Lua 5.4 (third_party/lua, fetched by scripts/setup.sh) is compiled for both.
 
 B := build
+# Set-up runs once per build, however many jobs make runs: everything it
+# fetches hangs off one stamp file, which setup.sh writes when it is done.
+SETUP_STAMP := third_party/.setup-done
 LUA_DIR := third_party/lua/src
 
 HOST_CC := gcc
@@ -26,10 +29,16 @@ HOST_CFLAGS := $(COMMON_CFLAGS) -D_GNU_SOURCE -MMD -MP
 GUEST_CFLAGS := $(COMMON_CFLAGS) -D_GNU_SOURCE -DLUNIK_GUEST -MMD -MP \
     -fno-stack-protector -fno-omit-frame-pointer
 
-# Lua: every library file but the stand-alone interpreter and compiler.
+# Lua: the core and standard libraries (Lua 5.4's CORE_O and LIB_O), not
+# the stand-alone interpreter and compiler. Listed, not globbed: on a fresh
+# clone the sources only appear once set-up has run, after make has read
+# this file.
 LUA_CFLAGS := -DLUA_USE_POSIX \
     -Wno-sign-compare -Wno-implicit-fallthrough
-LUA_NAMES := $(filter-out lua luac,$(basename $(notdir $(wildcard $(LUA_DIR)/*.c))))
+LUA_NAMES := lapi lcode lctype ldebug ldo ldump lfunc lgc llex lmem \
+    lobject lopcodes lparser lstate lstring ltable ltm lundump lvm lzio \
+    lauxlib lbaselib lcorolib ldblib liolib lmathlib loadlib loslib \
+    lstrlib ltablib lutf8lib linit
 GUEST_LUA_OBJS := $(LUA_NAMES:%=$(B)/guest/lua/%.o)
 HOST_LUA_OBJS := $(LUA_NAMES:%=$(B)/host/lua/%.o)
 
@@ -65,8 +74,13 @@ $(B)/lunik-guest.elf: $(GUEST_OBJS) $(GUEST_LUA_OBJS)
 $(B)/lunik: $(HOST_OBJS) $(HOST_LUA_OBJS)
 	$(HOST_CC) -no-pie -o $@ $^ $(HOST_LDLIBS)
 
-$(LUA_DIR)/lua.h $(LUA_DIR)/lua5.4-deb-multiarch.h:
+$(SETUP_STAMP): scripts/setup.sh
 	scripts/setup.sh
+
+# Fetched files exist once the stamp does (no recipe of their own, so no
+# job but the stamp's ever runs setup.sh).
+$(LUA_DIR)/lua.h $(LUA_DIR)/lua5.4-deb-multiarch.h: | $(SETUP_STAMP)
+$(LUA_NAMES:%=$(LUA_DIR)/%.c): | $(SETUP_STAMP)
 
 $(B)/guest/lua/%.o: $(LUA_DIR)/%.c | $(LUA_DIR)/lua.h $(LUA_DIR)/lua5.4-deb-multiarch.h
 	@mkdir -p $(@D)
@@ -81,7 +95,7 @@ $(B)/guest/%.o: %.c | $(LUA_DIR)/lua.h $(LUA_DIR)/lua5.4-deb-multiarch.h
 	@mkdir -p $(@D)
 	$(GUEST_CC) $(GUEST_CFLAGS) -I$(LUA_DIR) -c $< -o $@
 
-$(B)/guest/%.o: %.S
+$(B)/guest/%.o: %.S | $(SETUP_STAMP)
 	@mkdir -p $(@D)
 	$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
 
@@ -89,12 +103,16 @@ $(B)/host/%.o: %.c | $(LUA_DIR)/lua.h $(LUA_DIR)/lua5.4-deb-multiarch.h
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) -I$(LUA_DIR) -c $< -o $@
 
-$(B)/host/%.o: %.S
+$(B)/host/%.o: %.S | $(SETUP_STAMP)
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
 
 JOBS ?= 2
+# What `make check` runs (TESTS=tests/60-net.t for one file).
+TESTS = tests/*.t $(TEST_PROGS)
 
+# demo, check and bench run setup.sh every time (cheap when all is there;
+# it installs what a newer checkout lists), then build in a sub-make.
 setup:
 	scripts/setup.sh
 
@@ -104,7 +122,7 @@ demo: setup
 
 check: setup
 	$(MAKE) -j$(JOBS) all $(TEST_PROGS)
-	prove -v tests/*.t $(TEST_PROGS)
+	prove -v $(TESTS)
 
 bench: setup
 	$(MAKE) -j$(JOBS) all

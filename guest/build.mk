@@ -13,6 +13,7 @@ GUEST_LDFLAGS += -Wl,-Ttext-segment=0x100000 -Wl,-e,lunik_guest_entry \
 # own list: "#define __NR_read 0" becomes '[0] = "read",'.
 GUEST_GEN := $(B)/guest/gen
 UNISTD_64 := /usr/include/x86_64-linux-gnu/asm/unistd_64.h
+$(UNISTD_64): | $(SETUP_STAMP)    # linux-libc-dev, installed by set-up
 $(GUEST_GEN)/syscall_names.h: $(UNISTD_64) guest/build.mk
 	@mkdir -p $(@D)
 	awk '/^#define __NR_[a-z0-9_]+[ \t]+[0-9]+/ { n = $$2; \

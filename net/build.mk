@@ -21,6 +21,5 @@ LWIP_WARNINGS := -Wno-unused-but-set-variable -Wno-sign-compare \
 $(B)/guest/$(LWIP_DIR)/%.o: private GUEST_CFLAGS += $(LWIP_WARNINGS)
 $(B)/host/$(LWIP_DIR)/%.o: private HOST_CFLAGS += $(LWIP_WARNINGS)
 
-# The sources exist once scripts/setup.sh has fetched them.
-$(LWIP_SRCS):
-	scripts/setup.sh
+# The sources exist once scripts/setup.sh has fetched them (Makefile).
+$(LWIP_SRCS): | $(SETUP_STAMP)

@@ -108,4 +108,6 @@ test -f "$third/lua/src/lapi.c" || {
     echo "setup: $third/lua has no src/lapi.c; the lua5.4 source is broken" >&2
     exit 1
 }
+# The Makefile's sign that set-up has run (all fetched files hang off it).
+touch "$third/.setup-done"
 echo "setup: ready ($(basename "$lua_dir"))"
