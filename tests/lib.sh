@@ -5,9 +5,32 @@
 # skip NAME REASON; run_lunik ARGS... (sets $out, $err, $rc); targets (the
 # targets to test: kvm when /dev/kvm is usable, and hosted); done_testing.
 # Background processes: start_bg, wait_output, stop_bg, at_exit; ports:
-# free_port; bounded polling: retry.
+# free_port; bounded polling: retry. Network namespace: own_netns=1
+# before sourcing, then $netns_why (below).
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# A test that sets own_netns=1 before sourcing this file runs in a network
+# namespace of its own (unshare --net): its taps, addresses and traffic
+# never touch the host's network, and when the test's processes are gone
+# the kernel removes the namespace with everything in it, whatever ended
+# them. Where no namespace can be made, $netns_why says why in one
+# sentence and the test runs in the host's namespace, loopback only.
+netns_why=""
+if [ "${own_netns:-0}" = 1 ]; then
+    if [ -z "${LUNIK_TEST_NETNS:-}" ]; then
+        if command -v unshare >/dev/null && unshare --net true 2>/dev/null
+        then
+            LUNIK_TEST_NETNS=1 exec unshare --net -- "$BASH" "$0" "$@"
+        fi
+        netns_why="no network namespace of its own can be made here \
+(unshare --net needs CAP_SYS_ADMIN)"
+    else
+        unset LUNIK_TEST_NETNS
+        ip link set lo up 2>/dev/null || netns_why="lo cannot be brought \
+up in the test's network namespace"
+    fi
+fi
 LUNIK=${LUNIK:-$top/build/lunik}
 scratch=$(mktemp -d /tmp/lunik-test.XXXXXX)
 declare -A bg_pid=()     # start_bg NAME -> pid
