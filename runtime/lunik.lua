@@ -3,7 +3,8 @@
 -- runtime.c loads this chunk once, before the app, with the C core
 -- (runtime.c: now, wait, read, exit, errwrite, target; net_chunk and
 -- http_chunk, the compiled runtime/net.lua and runtime/http.lua; netcore,
--- the C half of lunik.net) as its argument. It registers the module as
+-- the C half of lunik.net; httpcore, the C half of lunik.http) as its
+-- argument. It registers the module as
 -- package.loaded.lunik and package.preload.lunik, lunik.net and lunik.http
 -- as package.preload entries, and returns run(main, ...), which runs the
 -- main chunk as the first handler coroutine, then the loop until no handler
@@ -494,8 +495,8 @@ local sched = {
         errwrite("lunik: error in " .. kind .. " handler: " .. text .. "\n")
     end,
 }
-local net_chunk, http_chunk, netcore = core.net_chunk, core.http_chunk,
-                                       core.netcore
+local net_chunk, http_chunk = core.net_chunk, core.http_chunk
+local netcore, httpcore = core.netcore, core.httpcore
 package.preload["lunik.net"] = function() return net_chunk(sched, netcore) end
-package.preload["lunik.http"] = function() return http_chunk() end
+package.preload["lunik.http"] = function() return http_chunk(httpcore) end
 return run

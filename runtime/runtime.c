@@ -11,6 +11,7 @@
 #include "lunik/platform.h"
 #include "lunik/runtime.h"
 #include "alloc.h"
+#include "httpcore.h"
 #include "netlib.h"
 
 /* The runtime's Lua sources, embedded by runtime/lua_sources.S. */
@@ -234,6 +235,8 @@ static void rt_load_scheduler(lua_State *L)
     lua_setfield(L, -2, "http_chunk");
     lunik_open_netcore(L);
     lua_setfield(L, -2, "netcore");
+    lunik_open_httpcore(L);
+    lua_setfield(L, -2, "httpcore");
     lua_call(L, 1, 1);
 }
 

@@ -17,6 +17,7 @@ packages=(
     gcc make binutils libc6-dev       # host build
     musl-dev musl-tools               # the guest's C library
     zlib1g-dev                        # CRC-32 of image sections
+    node-llhttp                       # llhttp's C sources (lunik.http)
     libslirp-dev pkg-config           # user-mode networking (host/net_slirp.c)
     iproute2                          # tap tests: ip tuntap, ip addr
     dpkg-dev                          # apt-get source unpacks with dpkg-source
@@ -97,6 +98,17 @@ test -f "$third/lwip/src/core/tcp.c" || {
     echo "setup: $third/lwip has no src/core/tcp.c; the lwip source is broken" >&2
     exit 1
 }
+# llhttp: Debian ships its C sources under /usr/share; the build takes
+# them from third_party/llhttp, as it does lwIP's.
+mkdir -p "$third/llhttp"
+for f in /usr/share/llhttp/api.c /usr/share/llhttp/http.c \
+         /usr/share/llhttp/llhttp.c /usr/share/include/llhttp/llhttp.h; do
+    test -f "$f" || {
+        echo "setup: $f is missing; the node-llhttp package is broken" >&2
+        exit 1
+    }
+    ln -sfn "$f" "$third/llhttp/$(basename "$f")"
+done
 # A stable name for the build, whatever Debian's version is.
 ln -sfn "$(basename "$lua_dir")" "$third/lua"
 # Debian's luaconf.h includes this header, which debian/rules generates.

@@ -1,4 +1,4 @@
--- http_test.lua: lunik.http over a scripted conn, as TAP (plain lua5.4).
+-- http_test.lua: lunik.http (runtime/http.lua and its C half) over a scripted conn, as TAP (plain lua5.4).
 --
 -- Run: lua5.4 tests/unit/http_test.lua (tests/unit/http_test.t does this).
 -- A fake conn hands out scripted input in the chunks given (or split into
@@ -6,7 +6,10 @@
 -- ({ err = "timeout" }), then nil, "closed"; it records every write.
 
 local here = arg[0]:match("^(.*)/[^/]*$") or "."
-local http = dofile(here .. "/../../runtime/http.lua")
+-- The C half (parser, render) as a module lua5.4 loads: make builds it.
+package.cpath = here .. "/../../build/tests/?.so;" .. package.cpath
+local core = require("lunik_httpcore")
+local http = assert(loadfile(here .. "/../../runtime/http.lua"))(core)
 
 ------------------------------------------------------------------ TAP
 
@@ -272,8 +275,9 @@ do
     is(r[2].headers.connection, "close",
        "HTTP/1.0 keep-alive: then a request without it closes")
 
+    -- llhttp knows HTTP/0.9, 1.0, 1.1 and 2.0 only: 505, not served as 1.1.
     out = serve("GET / HTTP/1.5\r\nHost: a\r\n\r\n")
-    is(seen[1] and seen[1].version, "HTTP/1.1", "HTTP/1.5 is served as 1.1")
+    is(responses(out)[1].status, 505, "HTTP/1.5: 505 (llhttp's versions)")
 end
 
 -------------------------------------------------------------------- bodies
@@ -285,18 +289,21 @@ do
     is(r[1].body, "POST /p q=nil body=hello world", "POST: Content-Length body")
     is(seen[1].headers["content-length"], "11", "POST: content-length header")
 
+    -- A list is not a Content-Length to llhttp (RFC 9110 8.6 lets a
+    -- recipient reject it): 400, even with equal values.
     out = serve("POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n" ..
                 "abcde")
-    is(responses(out)[1].status, 200,
-       "Content-Length: 5, 5 (same values) is one")
+    is(responses(out)[1].status, 400, "Content-Length: 5, 5 is 400")
 
     out = serve("POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
     is(responses(out)[1].body, "POST /p q=nil body=", "Content-Length: 0")
 
     out = serve("POST /c HTTP/1.1\r\nHost: a\r\n" ..
                 "Transfer-Encoding: chunked\r\n\r\n" ..
-                "5;a=b;c=\"q \\\" s\"\r\nhello\r\n" ..
-                "00A ; ext\r\n 123456789\r\n" ..
+                -- (llhttp 8.1 refuses a token value followed by another
+                -- extension, "5;a=b;c": so the quoted value comes first)
+                "5;c=\"q s\";a=b\r\nhello\r\n" ..
+                "00A;ext\r\n 123456789\r\n" ..
                 "0;last\r\nX-Trailer: yes\r\nX-Other:  two \r\n\r\n")
     r = responses(out)
     is(r[1].body, "POST /c q=nil body=hello 123456789",
@@ -312,15 +319,17 @@ do
     is(#r, 2, "chunked: an empty chunked body, then the next request")
     is(r[1].body, "POST /c q=nil body=", "chunked: empty body is \"\"")
 
+    -- Content-Length with Transfer-Encoding (RFC 9112 6.3 item 3, request
+    -- smuggling): llhttp refuses it, so 400 and close; nothing after it
+    -- is read.
     out = serve("POST /c HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n" ..
                 "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" ..
                 get("/smuggled"))
     r = responses(out)
-    is(#r, 1, "TE and CL: the connection closes after the response")
-    is(r[1].body, "POST /c q=nil body=abc", "TE and CL: TE frames the body")
+    is(#r, 1, "TE and CL: one response, the smuggled request is not read")
+    is(r[1].status, 400, "TE and CL: 400")
     is(r[1].headers.connection, "close", "TE and CL: Connection: close")
-    is(seen[1].headers["content-length"], nil,
-       "TE and CL: content-length is dropped from req.headers")
+    is(#seen, 0, "TE and CL: the handler is not called")
 
     out = serve({ "POST /e HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n" ..
                   "Expect: 100-continue\r\n\r\n", "body" })

@@ -1,0 +1,40 @@
+/* httpcore.h: the C half of lunik.http (request parsing with llhttp, response rendering), for runtime/http.lua. */
+#ifndef LUNIK_HTTPCORE_H
+#define LUNIK_HTTPCORE_H
+
+#include <stddef.h>
+
+#include "lua.h"
+
+/* A connection's request limits, in bytes or field lines (http.serve's
+ * options of the same names). */
+struct hp_limits {
+    size_t max_line;            /* request line; each chunk-size line */
+    size_t max_header_bytes;    /* header (or trailer) section */
+    size_t max_headers;         /* field lines in a section */
+    size_t max_body;            /* body after de-chunking */
+};
+
+/*
+ * lunik_http_parser(opts) -> parser: a new request parser for one
+ * connection (httpparse.c); opts holds max_line, max_header_bytes,
+ * max_headers and max_body (integers >= 1; missing ones get http.serve's
+ * defaults). parser:parse([data]) is documented in httpparse.c.
+ */
+int lunik_http_parser(lua_State *L);
+
+/*
+ * lunik_http_render(method, status, headers, body, close, keep_10)
+ *   -> head, rest, close | nil, problem
+ * The bytes of a response (httprender.c; RFC 9112 4, 6, 9.6).
+ */
+int lunik_http_render(lua_State *L);
+
+/*
+ * lunik_open_httpcore: push the table { parser = ..., render = ... } that
+ * runtime/http.lua takes as its argument. Raises a Lua memory error like
+ * any lua_* call.
+ */
+int lunik_open_httpcore(lua_State *L);
+
+#endif
