@@ -105,6 +105,8 @@ struct cli_options {
     int net_given;              /* --net was given */
     int mac_given;              /* --mac was given */
     const char *ip_arg;         /* --ip as typed, or NULL */
+    const char *budget;         /* --budget seconds as typed, or NULL */
+    int stats;                  /* --stats */
 };
 
 #define CLI_DEFAULT_MEM (32ull << 20)   /* bytes */

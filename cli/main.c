@@ -241,6 +241,61 @@ static int cli_cmd_build(int argc, char **argv)
     return rc;
 }
 
+/* The argv a run hands the runtime, and the strings it made for it. */
+struct cli_argv {
+    char **argv;
+    char *heap, *budget;
+};
+
+/*
+ * cli_runtime_argv: cfg->argc/argv for the runtime (runtime.h): the app's
+ * path, the runtime options, "--", the script arguments. The Lua heap may
+ * hold --mem less the kernel, the bundle and a quarter of --mem (at least
+ * 1 MiB) kept for the C side (lwIP, buffers, stack), so that a program
+ * runs out of Lua heap at the same point on every target, with room left
+ * to answer.
+ */
+static void cli_runtime_argv(const struct cli_options *opt, char *app,
+                             struct lunik_run_config *cfg,
+                             struct cli_argv *av)
+{
+    uint64_t used = cfg->kernel_size + cfg->bundle_size, reserve;
+    uint64_t heap = 1u << 20;
+    int n = 0;
+
+    reserve = opt->mem_size / 4 > (1u << 20) ? opt->mem_size / 4 : 1u << 20;
+    if (opt->mem_size > used + reserve + heap)
+        heap = opt->mem_size - used - reserve;
+    av->heap = cli_xmalloc(48);
+    snprintf(av->heap, 48, "lunik.heap=%llu", (unsigned long long)heap);
+    av->budget = NULL;
+    if (opt->budget) {
+        size_t len = strlen(opt->budget) + 16;
+        av->budget = cli_xmalloc(len);
+        snprintf(av->budget, len, "lunik.budget=%s", opt->budget);
+    }
+    av->argv = cli_xmalloc(sizeof(char *) * (size_t)(opt->argc + 6));
+    av->argv[n++] = app;
+    av->argv[n++] = av->heap;
+    if (av->budget)
+        av->argv[n++] = av->budget;
+    if (opt->stats)
+        av->argv[n++] = "lunik.stats=1";
+    av->argv[n++] = "--";
+    memcpy(av->argv + n, opt->argv, sizeof(char *) * (size_t)opt->argc);
+    n += opt->argc;
+    av->argv[n] = NULL;
+    cfg->argc = n;
+    cfg->argv = av->argv;
+}
+
+static void cli_free_argv(struct cli_argv *av)
+{
+    free(av->argv);
+    free(av->heap);
+    free(av->budget);
+}
+
 /* cli_run_image: check the image in data and start it. */
 static int cli_run_image(const struct cli_options *opt,
                          const unsigned char *data, size_t size)
@@ -253,17 +308,15 @@ static int cli_run_image(const struct cli_options *opt,
     int rc = cli_image_parse(opt->input, data, size, &img);
     if (rc != 0)
         return rc;
-    char **argv = cli_xmalloc(sizeof(char *) * (size_t)(opt->argc + 2));
-    argv[0] = img.main_path + strlen("/app/");
-    memcpy(argv + 1, opt->argv, sizeof(char *) * (size_t)opt->argc);
-    argv[opt->argc + 1] = NULL;
     struct lunik_run_config cfg = {
         .kernel = img.kernel, .kernel_size = img.header.kernel_size,
         .bundle = img.bundle, .bundle_size = img.header.bundle_size,
-        .mem_size = opt->mem_size, .argc = opt->argc + 1, .argv = argv,
+        .mem_size = opt->mem_size,
         .net = opt->net.kind != LUNIK_NET_NONE ? &opt->net : NULL};
+    struct cli_argv av;
+    cli_runtime_argv(opt, img.main_path + strlen("/app/"), &cfg, &av);
     rc = cli_start(opt->target, &cfg);
-    free(argv);
+    cli_free_argv(&av);
     free(img.main_path);
     return rc;
 }
@@ -275,17 +328,15 @@ static int cli_run_lua(const struct cli_options *opt,
     struct cli_payload p = {0};
     int rc = cli_make_payload(opt, src, len, &p);
     if (rc == 0) {
-        char **argv = cli_xmalloc(sizeof(char *) * (size_t)(opt->argc + 2));
-        argv[0] = p.main_rel;
-        memcpy(argv + 1, opt->argv, sizeof(char *) * (size_t)opt->argc);
-        argv[opt->argc + 1] = NULL;
         struct lunik_run_config cfg = {
             .kernel = p.kernel, .kernel_size = p.kernel_size,
             .bundle = p.bundle.data, .bundle_size = p.bundle.len,
-            .mem_size = opt->mem_size, .argc = opt->argc + 1, .argv = argv,
+            .mem_size = opt->mem_size,
             .net = opt->net.kind != LUNIK_NET_NONE ? &opt->net : NULL};
+        struct cli_argv av;
+        cli_runtime_argv(opt, p.main_rel, &cfg, &av);
         rc = cli_start(opt->target, &cfg);
-        free(argv);
+        cli_free_argv(&av);
     }
     cli_free_payload(&p);
     return rc;

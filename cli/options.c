@@ -8,7 +8,7 @@
 #include "cli.h"
 
 enum cli_opt_id { OPT_I, OPT_FILE, OPT_O, OPT_V, OPT_KERNEL, OPT_MEM,
-                  OPT_TARGET, OPT_HELP, OPT_NET };
+                  OPT_TARGET, OPT_HELP, OPT_NET, OPT_BUDGET, OPT_STATS };
 
 #define FOR_BUILD 0x1u
 #define FOR_RUN   0x2u
@@ -29,6 +29,8 @@ static const struct cli_optdef cli_optdefs[] = {
     {"-o", 1, FOR_BUILD, OPT_O},
     {"--output", 1, FOR_BUILD, OPT_O},
     {"--mem", 1, FOR_RUN, OPT_MEM},
+    {"--budget", 1, FOR_RUN, OPT_BUDGET},
+    {"--stats", 0, FOR_RUN, OPT_STATS},
     {"--target", 1, FOR_RUN, OPT_TARGET},
     {"--net", 1, FOR_RUN, OPT_NET},
     {"-p", 1, FOR_RUN, OPT_NET},
@@ -133,6 +135,18 @@ static int cli_apply_option(const char *command, const struct cli_optdef *d,
         break;
     case OPT_NET:
         return cli_net_option(d->name, value, opt);
+    case OPT_BUDGET: {
+        char *end;
+        double s = strtod(value, &end);
+        if (end == value || *end != '\0' || !(s > 0) || s > 1e9)
+            return cli_fail(LUNIK_EXIT_USAGE, "--budget '%s' is not a "
+                            "number of seconds > 0.", value);
+        opt->budget = value;
+        break;
+    }
+    case OPT_STATS:
+        opt->stats = 1;
+        break;
     }
     return 0;
 }

@@ -1,5 +1,6 @@
 /* alloc.c: the Lua state's memory allocator: size classes for small blocks. */
 #include "alloc.h"
+#include "guard.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -70,12 +71,61 @@ static void small_free(void *p, size_t c)
     free_list[c] = b;
 }
 
+static void *rt_alloc_block(void *ptr, size_t osize, size_t nsize);
+
+static size_t in_use;                   /* bytes Lua holds (its sizes) */
+static size_t limit = (size_t)-1;       /* most bytes it may hold */
+
+void rt_alloc_set_limit(size_t bytes)
+{
+    limit = bytes ? bytes : (size_t)-1;
+}
+
+size_t rt_alloc_in_use(void)
+{
+    return in_use;
+}
+
+size_t rt_alloc_limit(void)
+{
+    return limit == (size_t)-1 ? 0 : limit;
+}
+
+/* The block ptr (osize bytes, or a new one when ptr is NULL) becomes
+ * nsize bytes: within the heap limit, and not a large one for a handler
+ * over its budget (guard.c)? */
+static int rt_alloc_allowed(void *ptr, size_t osize, size_t nsize)
+{
+    size_t old = ptr ? osize : 0;
+
+    if (nsize <= old)
+        return 1;
+    if (nsize - old > limit - in_use || in_use > limit)
+        return 0;
+    return rt_guard_alloc_ok(nsize);
+}
+
 void *rt_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    void *p = NULL;
+
+    (void)ud;
+    if (nsize != 0 && !rt_alloc_allowed(ptr, osize, nsize))
+        return NULL;
+    p = rt_alloc_block(ptr, osize, nsize);
+    if (nsize == 0 || p != NULL) {
+        in_use -= ptr ? osize : 0;
+        in_use += nsize;
+    }
+    return p;
+}
+
+/* rt_alloc without the accounting. */
+static void *rt_alloc_block(void *ptr, size_t osize, size_t nsize)
 {
     int old_small = ptr != NULL && osize <= RT_ALLOC_SMALL_MAX;
     void *n;
 
-    (void)ud;
     if (nsize == 0) {
         if (old_small)
             small_free(ptr, size_class(osize));

@@ -14,6 +14,20 @@
  */
 void *rt_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 
+/*
+ * rt_alloc_set_limit: the Lua heap may hold at most `bytes` (as Lua counts
+ * its blocks; 0 = no limit). An allocation past it returns NULL, which Lua
+ * turns into an emergency full GC and, if that frees too little, a
+ * "not enough memory" error in the code that allocated.
+ */
+void rt_alloc_set_limit(size_t bytes);
+
+/* rt_alloc_in_use: bytes the Lua heap holds now. */
+size_t rt_alloc_in_use(void);
+
+/* rt_alloc_limit: the limit set, in bytes (0 = none). */
+size_t rt_alloc_limit(void);
+
 #define RT_ALLOC_SMALL_MAX 256
 
 #endif

@@ -1,5 +1,5 @@
 # runtime/build.mk: the Lua runtime (event loop, lunik, lunik.net, lunik.http), guest and host.
-BOTH_SRCS += runtime/runtime.c runtime/alloc.c runtime/netlib.c \
+BOTH_SRCS += runtime/runtime.c runtime/alloc.c runtime/guard.c runtime/netlib.c \
     runtime/httpcore.c runtime/httpparse.c runtime/httprender.c \
     runtime/lua_sources.S
 

@@ -17,8 +17,16 @@
 -- The C half is this chunk's argument inside lunik (runtime.c); a plain
 -- lua5.4 (the unit tests) passes it too, from build/tests/lunik_httpcore.so.
 
-local core = ...
+local core, guard = ...
 local parser, render = core.parser, core.render
+-- guard (runtime/guard.c, from lunik.lua): budget stops and counters; a
+-- plain lua5.4 (the unit tests) has none.
+guard = guard or { expired = function() return false end,
+                   grace = function() end,
+                   count_handler = function() end,
+                   count_error = function(e)
+                       return e == "not enough memory" and "memory" or "error"
+                   end }
 
 local lower = string.lower
 local mtype = math.type
@@ -41,6 +49,7 @@ local DEFAULTS = {
     write_timeout = 10,         -- s, for each conn:write of a response
     linger = 1,                 -- s, draining input after an error reply
     backlog = 128,              -- listen backlog (net.listen's opts.backlog)
+    budget = 0,                 -- s per handler run; 0: lunik.budget()'s
 }
 
 -- Reason phrases (RFC 9110 15); other codes get an empty reason.
@@ -132,6 +141,7 @@ end
 -- Run handler(req) and send its response; close: the connection must
 -- close after it. -> true: read the next request | false.
 local function answer(conn, o, handler, req, close, server)
+    guard.count_handler()
     local ok, status, headers, body = xpcall(handler, with_traceback, req)
     close = close or (server ~= nil and server.closed)
     local keep_10 = req.version == "HTTP/1.0"
@@ -143,7 +153,23 @@ local function answer(conn, o, handler, req, close, server)
             io.stderr:write("lunik: http handler: ", rest, "; sent 500\n")
         end
     else
+        local why = guard.count_error(status)
+        if why == "budget" then             -- stopped: 503, then close
+            local _, text = guard.expired()
+            if not string.find(status, text, 1, true) then
+                status = text .. " (" .. status .. ")"
+            end
+            guard.grace(0.5)
+            io.stderr:write("lunik: error in http handler: ", status, "\n")
+            send_error(conn, o, 503)
+            return false
+        end
         io.stderr:write("lunik: error in http handler: ", status, "\n")
+        if why == "memory" then             -- the heap is full: 503
+            head, rest, closing = render(req.method, 503, TEXT_PLAIN,
+                                         "service unavailable\n", close,
+                                         keep_10)
+        end
     end
     if not head then
         head, rest, closing = render(req.method, 500, TEXT_PLAIN,
@@ -218,7 +244,7 @@ local function options(opts, fname)
         local want
         if COUNTS[k] then
             if mtype(v) ~= "integer" or v < 1 then want = "an integer >= 1" end
-        elseif type(v) ~= "number" or v ~= v or v < 0 or
+        elseif type(v) ~= "number" or v ~= v or v < 0 or v == math.huge or
                (k ~= "linger" and v == 0) then
             want = k == "linger" and "seconds >= 0" or "seconds > 0"
         end
@@ -328,6 +354,11 @@ opts (all optional; sizes in bytes, times in seconds):
                            input is drained for up to this long before
                            closing (0: close at once)
   backlog = 128            net.listen's backlog
+  budget                   seconds each run of a request's handler may
+                           take before it yields (default: lunik.budget());
+                           a handler over it is stopped, its client gets
+                           503 and the connection closes. A handler out of
+                           Lua heap ("not enough memory") gets 503 too.
 ]]
 function http.serve(port, handler, opts)
     if mtype(port) ~= "integer" or port < 0 or port > 65535 then
@@ -339,7 +370,7 @@ function http.serve(port, handler, opts)
     local server = setmetatable({ closed = false }, Server)
     local listener, err = net.listen(port, function(conn)
         serve_conn(conn, handler, o, server)
-    end, { backlog = o.backlog })
+    end, { backlog = o.backlog, budget = o.budget > 0 and o.budget or nil })
     if not listener then return nil, err end
     server.listener = listener
     return server

@@ -34,6 +34,9 @@ local setmetatable, tostring, type = setmetatable, tostring, type
 local floor, find, sub = math.floor, string.find, string.sub
 local now, wait, read_console_bytes = core.now, core.wait, core.read
 local errwrite = core.errwrite
+local guard = core.guard
+local arm, disarm = guard.arm, guard.disarm
+if core.budget > 0 then guard.set_default(core.budget) end
 
 local lunik = {}
 
@@ -100,6 +103,7 @@ end
 ----------------------------------------------------------------- handlers
 
 local kinds = setmetatable({}, { __mode = "k" })
+local budgets = setmetatable({}, { __mode = "k" })  -- co -> seconds
 local SLEEP = {}            -- yielded by lunik.sleep (private token)
 local IO = {}               -- yielded by wait_io (private token)
 local IO_EVENT = {}         -- passed to a handler woken by its event
@@ -107,6 +111,8 @@ local MAIN_FAILED = {}      -- raised to end the loop after a main error
 local main_co
 local ready, nready, spare = {}, 0, {}
 local console_done          -- (co): a console handler has ended; below
+local note_lag              -- (seconds): a timer fired this late; below
+local print_stats           -- (): lunik.stats() on stderr; below
 
 -- The text of an error value, as lua.c's msghandler makes it.
 local function message(e)
@@ -121,11 +127,17 @@ local function message(e)
 end
 
 -- Report the error `err` of the failed handler coroutine co. An error in
--- the main chunk ends the program (run returns 1), as lua5.4 does.
+-- the main chunk ends the program (run returns 1), as lua5.4 does. A run
+-- stopped over its budget says so, whatever error the stop surfaced as (a
+-- long C call is stopped by refusing its next large allocation).
 local function fail(co, err)
     local kind = kinds[co]
     console_done(co)
     kinds[co] = nil
+    if guard.count_error(err) == "budget" then
+        local _, text = guard.expired()
+        err = text
+    end
     local text = traceback(co, message(err))
     if co == main_co then
         errwrite("lunik: " .. text .. "\n")
@@ -135,10 +147,17 @@ local function fail(co, err)
              text .. "\n")
 end
 
--- Resume handler coroutine co until it ends, fails, sleeps or yields.
+-- Resume handler coroutine co until it ends, fails, sleeps or yields,
+-- within its budget (guard.c). A handler may resume another (closing a
+-- connection wakes its waiters): the outer run's deadline comes back.
 local function resume(co, ...)
+    local d, b = arm(co, budgets[co])
     local ok, what = co_resume(co, ...)
-    if not ok then return fail(co, what) end
+    if not ok then              -- still armed: fail() asks how it ended
+        fail(co, what)
+        return disarm(d, b)
+    end
+    disarm(d, b)
     if co_status(co) == "dead" then
         console_done(co)
         kinds[co] = nil
@@ -148,11 +167,18 @@ local function resume(co, ...)
     end                             -- asleep: its heap entry wakes it
 end
 
--- Run fn(...) as a new handler of the given kind in a fresh coroutine.
-local function start(kind, fn, ...)
+-- Run fn(...) as a new handler of the given kind in a fresh coroutine,
+-- with `budget` seconds per run (nil: the default).
+local function start_budget(kind, budget, fn, ...)
     local co = co_create(fn)
     kinds[co] = kind
+    budgets[co] = budget
+    guard.count_handler()
     return resume(co, ...)
+end
+
+local function start(kind, fn, ...)
+    return start_budget(kind, nil, fn, ...)
 end
 
 ------------------------------------------------------------------- timers
@@ -200,6 +226,16 @@ local function check_seconds(s, name, positive)
     end
 end
 
+-- Event-loop lag: how late timers and sleepers fire (seconds), the last
+-- LAG_N of them in a ring, and the largest ever.
+local LAG_N = 1024
+local lags, nlags, lag_max = {}, 0, 0
+function note_lag(late)
+    nlags = nlags + 1
+    lags[(nlags - 1) % LAG_N + 1] = late
+    if late > lag_max then lag_max = late end
+end
+
 -- Fire every heap entry due at time t that existed when the turn began
 -- (entries made by these handlers wait for the next turn).
 local function run_timers(t)
@@ -208,6 +244,7 @@ local function run_timers(t)
         local e = heap[1]
         if e.at > t or e.seq > last then break end
         heap_remove(e)
+        note_lag(t - e.at)
         local co, every = e.co, e.every
         if co then
             if co_status(co) == "suspended" then resume(co) end
@@ -396,6 +433,7 @@ local function run(main, ...)
         resume(main_co, ...)
         return loop()
     end, ...)
+    if core.print_stats then print_stats() end
     if ok then return 0 end
     if err == MAIN_FAILED then return 1 end
     error(err, 0)
@@ -476,6 +514,76 @@ lunik.exit = core.exit
 -- lunik.target() -> "kvm" | "hosted": where the program runs.
 lunik.target = core.target
 
+-- lunik.budget([s]) -> seconds: with s (a number > 0), every handler run
+-- that has no budget of its own (from http.serve or net.listen's opts)
+-- may take at most s seconds of CPU time before it yields, from now on;
+-- returns the budget in force before. Without s, returns the budget. The
+-- default is 1 s, or `lunik run --budget S`. A run over budget is stopped
+-- at its next VM instruction (or large allocation) with the error
+-- "handler exceeded its budget (S s)" and a traceback on stderr; an HTTP
+-- client of that handler gets 503, a raw TCP connection is reset; the
+-- program goes on. Errors on a bad s.
+function lunik.budget(s)
+    if s == nil then return guard.default() end
+    if type(s) ~= "number" or not (s > 0) or s == math.huge then
+        error("bad argument #1 to 'budget' (seconds > 0 expected)", 2)
+    end
+    return guard.set_default(s)
+end
+
+local gc_cycles = 0
+-- A sentinel whose finalizer counts each GC cycle that reaches it and
+-- makes the next one.
+local function gc_sentinel()
+    setmetatable({}, { __gc = function()
+        gc_cycles = gc_cycles + 1
+        gc_sentinel()
+    end })
+end
+gc_sentinel()
+
+local net_stats                 -- () -> connections, sockets (net.lua)
+
+-- lunik.stats() -> table: the program's health since it started:
+--   handlers      handler runs started (each event, HTTP request, timer)
+--   errors        of them, ended by an error (budget and memory included)
+--   budget_stops  stopped over their time budget (lunik.budget)
+--   oom_stops     stopped by "not enough memory"
+--   heap_bytes    bytes the Lua heap holds; heap_limit its limit (0: none)
+--   gc_cycles     garbage-collection cycles completed
+--   lag_max_us, lag_p99_us  event-loop lag: how late timers and sleepers
+--                 fired, in microseconds (p99 over the last 1024)
+--   connections   open TCP connections; sockets: listeners and UDP sockets
+function lunik.stats()
+    local t = guard.stats()
+    t.gc_cycles = gc_cycles
+    local n = nlags < LAG_N and nlags or LAG_N
+    local sorted = table.move(lags, 1, n, 1, {})
+    table.sort(sorted)
+    local p99 = n > 0 and sorted[math.max(1, math.ceil(n * 0.99))] or 0
+    t.lag_max_us = floor(lag_max * 1e6 + 0.5)
+    t.lag_p99_us = floor(p99 * 1e6 + 0.5)
+    t.connections, t.sockets = 0, 0
+    if net_stats then t.connections, t.sockets = net_stats() end
+    return t
+end
+
+local STAT_ORDER = { "handlers", "errors", "budget_stops", "oom_stops",
+                     "heap_bytes", "heap_limit", "gc_cycles", "lag_max_us",
+                     "lag_p99_us", "connections", "sockets" }
+-- One line "lunik: stats: name=value ..." on stderr (lunik run --stats).
+function print_stats()
+    local t, parts = lunik.stats(), {}
+    for i, k in ipairs(STAT_ORDER) do parts[i] = k .. "=" .. t[k] end
+    errwrite("lunik: stats: " .. table.concat(parts, " ") .. "\n")
+end
+if core.print_stats then
+    lunik.exit = function(...)
+        print_stats()
+        return core.exit(...)
+    end
+end
+
 package.loaded.lunik = lunik
 package.preload.lunik = function() return lunik end
 
@@ -483,6 +591,9 @@ package.preload.lunik = function() return lunik end
 local sched = {
     now = now,
     start = start,
+    start_budget = start_budget,
+    guard = guard,
+    set_net_stats = function(f) net_stats = f end,
     wait_io = wait_io,
     wake = wake,
     io_waiting = function() return nio > 0 end,
@@ -498,5 +609,7 @@ local sched = {
 local net_chunk, http_chunk = core.net_chunk, core.http_chunk
 local netcore, httpcore = core.netcore, core.httpcore
 package.preload["lunik.net"] = function() return net_chunk(sched, netcore) end
-package.preload["lunik.http"] = function() return http_chunk(httpcore) end
+package.preload["lunik.http"] = function()
+    return http_chunk(httpcore, guard)
+end
 return run

@@ -20,6 +20,7 @@
 local sched, core = ...
 
 local start_handler, wait_io = sched.start, sched.wait_io
+local start_budget, guard = sched.start_budget, sched.guard
 local now = sched.now
 local setmetatable, type, error, tostring = setmetatable, type, error, tostring
 local xpcall, traceback = xpcall, debug.traceback
@@ -33,6 +34,8 @@ local DEFAULT_READ = 65536
 
 local dispatch = {}         -- id -> function run on each event of id
 local nopen = 0             -- listeners and UDP sockets open (keep alive)
+local nconns = 0            -- TCP connections open (lunik.stats)
+sched.set_net_stats(function() return nconns, nopen end)
 local naddr = 0             -- handlers in wait_address (keep polling)
 local started = false
 
@@ -99,6 +102,7 @@ Conn.__index = Conn
 Conn.__name = "lunik.net.conn"
 
 local function new_conn(box, id)
+    nconns = nconns + 1
     return setmetatable({ box = box, id = id }, Conn)
 end
 
@@ -185,6 +189,7 @@ function Conn:close()
     if self.box then
         c_close(self.box)
         self.box = nil
+        nconns = nconns - 1
         sched.wake(self.id)
     end
     return true
@@ -202,15 +207,30 @@ local Listener = {}
 Listener.__index = Listener
 Listener.__name = "lunik.net.listener"
 
--- Run fn(conn) for one accepted connection; close it when fn ends.
+-- Run fn(conn) for one accepted connection; close it when fn ends. A
+-- handler stopped over its budget (guard.c) gets its connection reset
+-- (RST), as a crashed server's peer would.
 local function serve_conn(fn, conn)
     local ok, err = xpcall(fn, function(e)
         return traceback(sched.message(e), 2)
     end, conn)
-    conn:close()
-    if not ok then
-        sched.report("tcp", err)
+    if ok then
+        conn:close()
+        return
     end
+    local why = guard.count_error(err)
+    if why == "budget" and conn.box then
+        local _, text = guard.expired()
+        if not err:find(text, 1, true) then err = text .. " (" .. err .. ")" end
+        guard.grace(0.5)
+        c_close(conn.box, true)
+        conn.box = nil
+        nconns = nconns - 1
+        sched.wake(conn.id)
+    else
+        conn:close()
+    end
+    sched.report("tcp", err)
 end
 
 -- net.listen(port, fn [, opts]) -> listener | nil, err: accept TCP
@@ -219,12 +239,20 @@ end
 -- connection is closed when fn returns or throws (a throw prints a
 -- traceback on stderr; the listener goes on). opts.backlog: connections
 -- waiting to be accepted, 1..255 (default 128; more are refused).
+-- opts.budget: seconds each run of fn may take before it yields (default
+-- lunik.budget()); a run over it is stopped and its connection reset.
 function net.listen(port, fn, opts)
     check_port(port, 1, "listen", true)
     check_fn(fn, 2, "listen")
     local ok, err = ensure_started()
     if not ok then return nil, err end
     local backlog = opts and opts.backlog or 128
+    local budget = opts and opts.budget
+    if budget ~= nil and (type(budget) ~= "number" or not (budget > 0) or
+                          budget == math.huge) then
+        error("bad argument #3 to 'listen' (opts.budget must be seconds > 0)",
+              2)
+    end
     local box, id, bound = core.listen(port, backlog)
     if not box then return nil, id end
     local l = setmetatable({ box = box, id = id, bound = bound }, Listener)
@@ -233,7 +261,7 @@ function net.listen(port, fn, opts)
         while l.box do
             local cbox, cid = c_accept(l.box)
             if not cbox then break end
-            start_handler("tcp", serve_conn, fn, new_conn(cbox, cid))
+            start_budget("tcp", budget, serve_conn, fn, new_conn(cbox, cid))
         end
     end
     return l

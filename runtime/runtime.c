@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lauxlib.h"
@@ -11,6 +12,7 @@
 #include "lunik/platform.h"
 #include "lunik/runtime.h"
 #include "alloc.h"
+#include "guard.h"
 #include "httpcore.h"
 #include "netlib.h"
 
@@ -24,6 +26,8 @@ extern const char lunik_http_lua[], lunik_http_lua_end[];
 #define RT_CONSOLE_CHUNK 4096   /* bytes read from the console per call */
 
 static uint64_t rt_start_ns;    /* plat_clock_monotonic() at start-up */
+static double rt_budget_s;      /* lunik.budget= (0: the default) */
+static int rt_print_stats;      /* lunik.stats=1: print lunik.stats() at exit */
 
 /* --------------------------------------------- the C core (lunik.lua) */
 
@@ -237,6 +241,12 @@ static void rt_load_scheduler(lua_State *L)
     lua_setfield(L, -2, "netcore");
     lunik_open_httpcore(L);
     lua_setfield(L, -2, "httpcore");
+    rt_guard_open(L);
+    lua_setfield(L, -2, "guard");
+    lua_pushboolean(L, rt_print_stats);
+    lua_setfield(L, -2, "print_stats");
+    lua_pushnumber(L, rt_budget_s);
+    lua_setfield(L, -2, "budget");
     lua_call(L, 1, 1);
 }
 
@@ -245,6 +255,7 @@ static int rt_pmain(lua_State *L)
 {
     int argc = (int)lua_tointeger(L, 1);
     char **argv = lua_touserdata(L, 2);
+    rt_guard_install(L);
     lua_gc(L, LUA_GCSTOP);
     luaL_openlibs(L);
     lua_gc(L, LUA_GCRESTART);
@@ -299,11 +310,60 @@ static int rt_panic(lua_State *L)
     return 0;
 }
 
+/*
+ * Take the runtime options (runtime.h) from argv[1..]: "lunik.NAME=VALUE"
+ * entries up to a "--", which must be there for any to count. Returns the
+ * index of that "--" (the entries to skip after argv[0]), or 0 when there
+ * is none. A bad one is reported on stderr and makes it return -1.
+ */
+static int rt_options(int argc, char **argv)
+{
+    int end = 1;
+
+    while (end < argc && strncmp(argv[end], "lunik.", 6) == 0)
+        end++;
+    if (end >= argc || strcmp(argv[end], "--") != 0)
+        return 0;               /* no "--": every entry is the script's */
+    for (int i = 1; i < end; i++) {
+        const char *o = argv[i] + 6, *eq = strchr(o, '=');
+        char *rest = NULL;
+        if (!eq)
+            goto bad;
+        if (strncmp(o, "budget=", 7) == 0) {
+            rt_budget_s = strtod(eq + 1, &rest);
+            if (!(rt_budget_s > 0) || *rest)
+                goto bad;
+        } else if (strncmp(o, "heap=", 5) == 0) {
+            unsigned long long b = strtoull(eq + 1, &rest, 10);
+            if (*rest || b == 0)
+                goto bad;
+            rt_alloc_set_limit((size_t)b);
+        } else if (strncmp(o, "stats=", 6) == 0) {
+            rt_print_stats = strcmp(eq + 1, "1") == 0;
+        } else {
+            goto bad;
+        }
+        continue;
+bad:
+        fprintf(stderr, "lunik: bad runtime option '%s'\n", argv[i]);
+        return -1;
+    }
+    return end;
+}
+
 int lunik_runtime_main(int argc, char **argv)
 {
     if (argc < 1 || !argv || !argv[0]) {
         fputs("lunik: no program to run\n", stderr);
         return 1;
+    }
+    int skip = rt_options(argc, argv);
+    if (skip < 0)
+        return 1;
+    if (skip > 0) {                 /* argv[0] stays: the app */
+        argv[skip] = argv[0];
+        argv += skip;
+        argc -= skip;
     }
     rt_start_ns = plat_clock_monotonic();
     lua_State *L = lua_newstate(rt_alloc, NULL);
