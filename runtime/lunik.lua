@@ -429,6 +429,7 @@ end
 local function run(main, ...)
     main_co = co_create(main)
     kinds[main_co] = "main"
+    guard.count_handler()
     local ok, err = pcall(function(...)
         resume(main_co, ...)
         return loop()
