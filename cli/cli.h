@@ -98,6 +98,7 @@ struct cli_options {
     uint64_t mem_size;          /* --mem, bytes */
     const char *target;         /* "kvm", "hosted" or "auto" */
     int verbose;                /* -v */
+    int stats;                  /* --stats (run) */
     int help;                   /* --help was given */
     int argc;                   /* script arguments after "--" */
     char **argv;

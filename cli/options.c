@@ -8,7 +8,7 @@
 #include "cli.h"
 
 enum cli_opt_id { OPT_I, OPT_FILE, OPT_O, OPT_V, OPT_KERNEL, OPT_MEM,
-                  OPT_TARGET, OPT_HELP, OPT_NET };
+                  OPT_TARGET, OPT_HELP, OPT_NET, OPT_STATS };
 
 #define FOR_BUILD 0x1u
 #define FOR_RUN   0x2u
@@ -30,6 +30,7 @@ static const struct cli_optdef cli_optdefs[] = {
     {"--output", 1, FOR_BUILD, OPT_O},
     {"--mem", 1, FOR_RUN, OPT_MEM},
     {"--target", 1, FOR_RUN, OPT_TARGET},
+    {"--stats", 0, FOR_RUN, OPT_STATS},
     {"--net", 1, FOR_RUN, OPT_NET},
     {"-p", 1, FOR_RUN, OPT_NET},
     {"--ip", 1, FOR_RUN, OPT_NET},
@@ -118,6 +119,9 @@ static int cli_apply_option(const char *command, const struct cli_optdef *d,
         break;
     case OPT_HELP:
         opt->help = 1;
+        break;
+    case OPT_STATS:
+        opt->stats = 1;
         break;
     case OPT_MEM:
         if (cli_parse_size(value, &opt->mem_size) != 0)
