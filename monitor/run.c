@@ -134,6 +134,29 @@ static void install_kick(void)
     sigaction(SIGUSR1, &sa, NULL);
 }
 
+/* With --stats, SIGINT and SIGTERM end the run the way an exit does, so
+ * the counters of a server stopped with ^C are printed (status 128 + n,
+ * as a shell reports a signal). Only async-signal-safe calls follow. */
+static struct mon_vm *stats_vm;
+
+static void on_stop_signal(int sig)
+{
+    if (stats_vm != NULL)
+        mon_vm_stop(stats_vm, 128 + sig);
+}
+
+static void install_stop(struct mon_vm *vm)
+{
+    struct sigaction sa;
+
+    stats_vm = vm;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 /* Boot, run, then stop the devices (draining the console) and count. */
 static int run_vm(struct mon_vm *vm, const struct lunik_run_config *cfg,
                   const struct mon_kernel *k)
@@ -142,6 +165,8 @@ static int run_vm(struct mon_vm *vm, const struct lunik_run_config *cfg,
 
     mon_load(vm, cfg, k);
     install_kick();
+    if (cfg->stats)
+        install_stop(vm);
     r = mon_devices_start(vm, cfg);
     if (r == 0)
         r = mon_vm_start_cpu(vm);
