@@ -75,4 +75,7 @@ for t in $targets; do
 done
 
 echo
+echo
+"$top/bench/console.sh" || echo "note: bench/console.sh failed"
+echo
 "$top/bench/net.sh" || echo "note: bench/net.sh failed"

@@ -98,6 +98,7 @@ struct cli_options {
     uint64_t mem_size;          /* --mem, bytes */
     const char *target;         /* "kvm", "hosted" or "auto" */
     int verbose;                /* -v */
+    int stats;                  /* --stats (run) */
     int help;                   /* --help was given */
     int argc;                   /* script arguments after "--" */
     char **argv;
@@ -106,7 +107,6 @@ struct cli_options {
     int mac_given;              /* --mac was given */
     const char *ip_arg;         /* --ip as typed, or NULL */
     const char *budget;         /* --budget seconds as typed, or NULL */
-    int stats;                  /* --stats */
 };
 
 #define CLI_DEFAULT_MEM (32ull << 20)   /* bytes */

@@ -34,6 +34,7 @@ static const char cli_build_help[] =
 
 static const char cli_run_help[] =
     "lunik run app.lua|app.img [--mem SIZE] [--target kvm|hosted|auto]\n"
+    "          [--stats]"
     "          [--net user|tap:NAME|none]"
     " [-p [HOSTADDR:]HOSTPORT:GUESTPORT]...\n"
     "          [--ip ADDR/PREFIX[,GATEWAY]] [--mac MAC]\n"
@@ -46,6 +47,9 @@ static const char cli_run_help[] =
     "      --target T   kvm: a KVM virtual machine; hosted: this Linux\n"
     "                   process; auto (default): kvm when /dev/kvm opens,\n"
     "                   else hosted\n"
+    "      --stats      at exit, print counters on stderr: VM exits by\n"
+    "                   reason, hypercalls, device notifications, frames\n"
+    "                   and bytes each way (kvm); frames and bytes (hosted)\n"
     "    Network (the program gets one NIC, the same on both targets):\n"
     "      --net user   user-mode networking (libslirp), no root needed:\n"
     "                   network 10.0.2.0/24, the host as gateway 10.0.2.2,\n"
@@ -312,7 +316,8 @@ static int cli_run_image(const struct cli_options *opt,
         .kernel = img.kernel, .kernel_size = img.header.kernel_size,
         .bundle = img.bundle, .bundle_size = img.header.bundle_size,
         .mem_size = opt->mem_size,
-        .net = opt->net.kind != LUNIK_NET_NONE ? &opt->net : NULL};
+        .net = opt->net.kind != LUNIK_NET_NONE ? &opt->net : NULL,
+        .stats = opt->stats};
     struct cli_argv av;
     cli_runtime_argv(opt, img.main_path + strlen("/app/"), &cfg, &av);
     rc = cli_start(opt->target, &cfg);
@@ -332,7 +337,8 @@ static int cli_run_lua(const struct cli_options *opt,
             .kernel = p.kernel, .kernel_size = p.kernel_size,
             .bundle = p.bundle.data, .bundle_size = p.bundle.len,
             .mem_size = opt->mem_size,
-            .net = opt->net.kind != LUNIK_NET_NONE ? &opt->net : NULL};
+            .net = opt->net.kind != LUNIK_NET_NONE ? &opt->net : NULL,
+            .stats = opt->stats};
         struct cli_argv av;
         cli_runtime_argv(opt, p.main_rel, &cfg, &av);
         rc = cli_start(opt->target, &cfg);

@@ -2,7 +2,9 @@
 # and the misbehaving test kernels.
 
 GUEST_SRCS += guest/entry.S guest/exceptions.S guest/cpu.c guest/boot.c \
-    guest/platform.c guest/mem.c guest/fd.c guest/sys.c guest/main.c
+    guest/platform.c guest/mem.c guest/fd.c guest/sys.c guest/main.c \
+    guest/virtio/virtq.c guest/virtio/mmio.c guest/virtio/console.c \
+    guest/virtio/net.c
 
 # One static ELF linked at LUNIK_KERNEL_BASE (hypercall.h), entered at
 # lunik_guest_entry, which then runs musl's own _start.
@@ -19,6 +21,10 @@ $(GUEST_GEN)/syscall_names.h: $(UNISTD_64) guest/build.mk
 	awk '/^#define __NR_[a-z0-9_]+[ \t]+[0-9]+/ { n = $$2; \
 	    sub(/^__NR_/, "", n); printf "    [%s] = \"%s\",\n", $$3, n }' \
 	    $< > $@.tmp && mv $@.tmp $@
+
+# Lua's print() does not flush stdout in the guest (guest/lua_guest.h).
+$(GUEST_LUA_OBJS): GUEST_CFLAGS += -include guest/lua_guest.h
+$(GUEST_LUA_OBJS): guest/lua_guest.h
 
 # CPU set-up and fault handlers use no SSE registers (as a kernel would):
 # they run first, and while reporting a fault the SSE state is unknown.
@@ -46,30 +52,43 @@ TEST_PROGS += $(B)/tests/guest_mem_test $(B)/tests/guest_syscall_test \
 
 # Misbehaving kernels for the monitor's tests (tests/50-guest-faults.t).
 FAULT_KERNELS := bad_hypercall triple_fault divide_error invalid_opcode \
-    bad_net_xfer
+    ring_outside ring_loop ring_index ring_avail ring_overflow ring_area
 FAULT_KIND_bad_hypercall := 1
 FAULT_KIND_triple_fault := 2
 FAULT_KIND_divide_error := 3
 FAULT_KIND_invalid_opcode := 4
-FAULT_KIND_bad_net_xfer := 5
+FAULT_KIND_ring_outside := 6
+FAULT_KIND_ring_loop := 7
+FAULT_KIND_ring_index := 8
+FAULT_KIND_ring_avail := 9
+FAULT_KIND_ring_overflow := 10
+FAULT_KIND_ring_area := 11
 FAULT_CFLAGS := -O2 -std=gnu11 -Wall -Wextra -Iinclude -ffreestanding \
     -mgeneral-regs-only \
     -fno-pie -fno-stack-protector -nostdlib -static -no-pie \
     -Wl,-Ttext-segment=0x100000 -Wl,-e,fault_entry -Wl,--build-id=none
 
+# They write through a minimal virtio console (guest/faults/kconsole.c).
+KCONSOLE_SRCS := guest/faults/kconsole.c guest/virtio/virtq.c \
+    guest/virtio/mmio.c
+KCONSOLE_DEPS := $(KCONSOLE_SRCS) guest/faults/kconsole.h \
+    guest/virtio/virtq.h guest/virtio/mmio.h include/lunik/virtio.h
+
 $(B)/tests/%.elf: guest/faults/fault_kernel.c guest/cpu.c guest/cpu.h \
-    guest/exceptions.S include/lunik/hypercall.h
+    guest/exceptions.S include/lunik/hypercall.h $(KCONSOLE_DEPS)
 	@mkdir -p $(@D)
 	$(HOST_CC) $(FAULT_CFLAGS) -DFAULT_KIND=$(FAULT_KIND_$*) -o $@ \
-	    guest/faults/fault_kernel.c guest/cpu.c guest/exceptions.S
+	    guest/faults/fault_kernel.c guest/cpu.c guest/exceptions.S \
+	    $(KCONSOLE_SRCS)
 
 # A well-behaved one: both ways a `syscall` reaches the libOS.
 $(B)/tests/syscall_paths.elf: guest/faults/syscall_kernel.c guest/cpu.c \
-    guest/cpu.h guest/exceptions.S include/lunik/hypercall.h
+    guest/cpu.h guest/exceptions.S include/lunik/hypercall.h $(KCONSOLE_DEPS)
 	@mkdir -p $(@D)
 	$(HOST_CC) $(FAULT_CFLAGS) -mno-red-zone \
 	    -Wl,-e,syscall_kernel_entry -o $@ \
-	    guest/faults/syscall_kernel.c guest/cpu.c guest/exceptions.S
+	    guest/faults/syscall_kernel.c guest/cpu.c guest/exceptions.S \
+	    $(KCONSOLE_SRCS)
 
 GUEST_TEST_KERNELS := $(FAULT_KERNELS:%=$(B)/tests/%.elf) \
     $(B)/tests/syscall_paths.elf

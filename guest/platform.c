@@ -1,4 +1,4 @@
-/* platform.c: platform.h on the KVM target: hypercalls, and clocks from the TSC. */
+/* platform.c: platform.h on the KVM target: virtio drivers, the wait hypercall, clocks from the TSC. */
 #include "lunik/platform.h"
 
 #include <string.h>
@@ -6,6 +6,9 @@
 #include "boot.h"
 #include "cpu.h"
 #include "sys.h"
+#include "virtio/binding.h"
+#include "virtio/console.h"
+#include "virtio/net.h"
 
 /*
  * The monotonic clock is the host's CLOCK_MONOTONIC, extrapolated with the
@@ -17,6 +20,7 @@
 static uint64_t tsc_mult;               /* ns per TSC tick, 32.32 fixed point */
 static uint64_t base_tsc, base_mono, base_wall;
 static uint64_t last_mono;
+static int console_eof_told;            /* plat_console_read gave PLAT_EOF */
 
 static void clock_sync(uint64_t mono, uint64_t wall)
 {
@@ -65,21 +69,21 @@ uint64_t plat_clock_wall(void)
 
 void plat_console_write(int stream, const void *p, size_t n)
 {
-    struct lunik_hc_write w = {
-        .stream = stream == PLAT_STDOUT ? PLAT_STDOUT : PLAT_STDERR,
-        .data = (uint64_t)(uintptr_t)p,
-        .len = n,
-    };
-
-    guest_hypercall(LUNIK_HC_WRITE, &w);
+    gv_console_write(stream == PLAT_STDOUT ? 1 : 2, p, n);
 }
 
 long plat_console_read(void *p, size_t n)
 {
-    struct lunik_hc_read r = { .data = (uint64_t)(uintptr_t)p, .len = n };
+    long r;
 
-    guest_hypercall(LUNIK_HC_READ, &r);
-    return r.ret < 0 ? PLAT_EOF : r.ret;
+    if (console_eof_told)
+        return PLAT_EOF;
+    r = gv_console_read(p, n);
+    if (r < 0) {
+        console_eof_told = 1;
+        return PLAT_EOF;
+    }
+    return r;
 }
 
 const char *plat_target(void)
@@ -87,167 +91,111 @@ const char *plat_target(void)
     return "kvm";
 }
 
-/*
- * The NIC. A VM exit costs tens of microseconds on kvm_pvm, a frame copy
- * well under one, so frames cross in batches (hypercall.h):
- *   - plat_net_send() appends the frame to the TX batch; the batch goes to
- *     the monitor with the next yield or NIC transfer, or when it is full;
- *   - every yield carries the TX batch and, when the RX batch is used up
- *     and the caller waits for frames, room for the next RX batch (at
- *     most NET_RX_MAX frames, so replies flow between batches), which
- *     the monitor fills after waking;
- *   - plat_net_recv() takes frames from the RX batch; once it is used up,
- *     it asks the monitor (a transfer) unless the last transfer reported
- *     that nothing more waited, in which case it answers 0 once first.
- * So a busy event loop (yield, receive all, send replies) costs one VM
- * exit per turn, however many frames it moves.
- */
-#define NET_BATCH (64u << 10)           /* bytes per batch */
-#define NET_RX_MAX 64u                  /* frames per RX batch (hypercall.h) */
-
-static struct plat_net_info nic;
-static int nic_state;                   /* 0 unknown, 1 present, -1 none */
-static uint8_t tx_batch[NET_BATCH], rx_batch[NET_BATCH];
-static size_t tx_len;                   /* bytes queued in tx_batch */
-static size_t rx_at, rx_len;            /* next record; bytes in rx_batch */
-static int rx_drained;                  /* the host had no more frames */
-
-static int nic_present(void)
-{
-    struct lunik_hc_net_info h = { .ret = -1 };
-
-    if (nic_state != 0)
-        return nic_state > 0;
-    guest_hypercall(LUNIK_HC_NET_INFO, &h);
-    nic_state = -1;
-    if (h.ret != 0)
-        return 0;
-    for (int i = 0; i < 6; i++)
-        nic.mac[i] = h.mac[i];
-    nic.mtu = h.mtu;
-    nic.ipv4_addr = h.ipv4_addr;
-    nic.ipv4_netmask = h.ipv4_netmask;
-    nic.ipv4_gateway = h.ipv4_gateway;
-    nic_state = 1;
-    return 1;
-}
-
-/* Fill x for a transfer: the TX batch, and RX room when `receive`. */
-static void xfer_prepare(struct lunik_hc_net_xfer *x, int receive)
-{
-    x->tx = (uint64_t)(uintptr_t)tx_batch;
-    x->tx_len = tx_len;
-    x->rx = receive ? (uint64_t)(uintptr_t)rx_batch : 0;
-    x->rx_room = receive ? sizeof rx_batch : 0;
-    x->rx_max = NET_RX_MAX;
-}
-
-/* After a transfer: the TX batch is gone, the RX batch is new. */
-static void xfer_done(const struct lunik_hc_net_xfer *x, int receive)
-{
-    tx_len = 0;
-    if (receive) {
-        rx_at = 0;
-        rx_len = x->rx_len <= sizeof rx_batch ? x->rx_len : 0;
-        rx_drained = !x->rx_more;
-    }
-}
-
-static void net_transfer(int receive)
-{
-    struct lunik_hc_net_xfer x;
-
-    xfer_prepare(&x, receive);
-    guest_hypercall(LUNIK_HC_NET_XFER, &x);
-    xfer_done(&x, receive);
-}
-
+/* The NIC: the virtio-net driver (virtio/net.c); its IPv4 set-up comes
+ * from the boot info. */
 int plat_net_info(struct plat_net_info *info)
 {
-    if (!nic_present())
+    const struct lunik_boot_info *b = guest_boot_info();
+    uint16_t mtu;
+
+    if (gv_net_start(info->mac, &mtu) != 0)
         return -1;
-    *info = nic;
+    info->mtu = mtu;
+    info->ipv4_addr = b->net_ipv4_addr;
+    info->ipv4_netmask = b->net_ipv4_netmask;
+    info->ipv4_gateway = b->net_ipv4_gateway;
     return 0;
 }
 
 int plat_net_send(const void *p, size_t n)
 {
-    if (!nic_present() || n < PLAT_ETH_MIN ||
-        n > (size_t)nic.mtu + PLAT_ETH_HEADER ||
-        n > NET_BATCH - LUNIK_NET_RECORD_HEADER)
+    if (n < PLAT_ETH_MIN)
         return -1;
-    if (tx_len + LUNIK_NET_RECORD_HEADER + n > sizeof tx_batch)
-        net_transfer(0);
-    tx_batch[tx_len] = (uint8_t)n;
-    tx_batch[tx_len + 1] = (uint8_t)(n >> 8);
-    memcpy(tx_batch + tx_len + LUNIK_NET_RECORD_HEADER, p, n);
-    tx_len += LUNIK_NET_RECORD_HEADER + n;
-    return 0;
+    return gv_net_send(p, n);
 }
 
 long plat_net_recv(void *p, size_t n)
 {
-    if (nic_state <= 0)
-        return 0;
-    for (;;) {
-        if (rx_at + LUNIK_NET_RECORD_HEADER <= rx_len) {
-            size_t len = (size_t)rx_batch[rx_at] |
-                         (size_t)rx_batch[rx_at + 1] << 8;
-            const uint8_t *f = rx_batch + rx_at + LUNIK_NET_RECORD_HEADER;
-            rx_at += LUNIK_NET_RECORD_HEADER + len;
-            if (rx_at > rx_len)
-                break;                  /* a broken batch: drop the rest */
-            if (len > n)
-                continue;               /* too long for p: dropped */
-            memcpy(p, f, len);
-            return (long)len;
-        }
-        if (rx_drained) {
-            rx_drained = 0;             /* the host was just asked */
-            return 0;
-        }
-        net_transfer(1);
-        if (rx_len == 0) {
-            rx_drained = 0;
-            return 0;
-        }
-    }
-    rx_at = rx_len = 0;
-    return 0;
+    return gv_net_recv(p, n);
 }
 
+/* The ready set right now; for each event not ready, the device is asked
+ * to notify when it comes. */
+static uint32_t ready_now(uint32_t events)
+{
+    uint32_t ready = 0;
+
+    if ((events & PLAT_READY_CONSOLE) && !console_eof_told &&
+        gv_console_want_input())
+        ready |= PLAT_READY_CONSOLE;
+    if ((events & PLAT_READY_NET) && gv_net_want())
+        ready |= PLAT_READY_NET;
+    return ready;
+}
+
+/*
+ * Devices notify only when asked (virtio.h): before waiting, hand over
+ * buffered output and held-back frames, ask for a notification on each
+ * queue waited for, look once more, then wait in the monitor.
+ */
 uint32_t plat_yield(uint64_t deadline_ns, uint32_t events)
 {
-    struct lunik_hc_yield y = { .deadline_ns = deadline_ns,
-                                .events = events };
-    struct lunik_hc_net_xfer x;
-    int receive = 0;
+    uint32_t ready;
 
-    if (nic_state > 0) {
-        if ((events & PLAT_READY_NET) && rx_at < rx_len)
-            return PLAT_READY_NET;      /* frames are here already */
-        receive = (events & PLAT_READY_NET) != 0;
-        xfer_prepare(&x, receive);
-        y.net = (uint64_t)(uintptr_t)&x;
+    gv_console_flush();
+    gv_net_flush();
+    for (;;) {
+        struct lunik_hc_wait w = { .deadline_ns = deadline_ns };
+        ready = ready_now(events);
+        if (ready != 0 || plat_clock_monotonic() >= deadline_ns)
+            break;
+        guest_hypercall(LUNIK_HC_WAIT, &w);
+        clock_sync(w.monotonic_ns, w.wall_ns);
     }
-    guest_hypercall(LUNIK_HC_YIELD, &y);
-    clock_sync(y.monotonic_ns, y.wall_ns);
-    if (nic_state > 0) {
-        xfer_done(&x, receive);
-        if (rx_at < rx_len)
-            y.ready |= PLAT_READY_NET;
-    }
-    return y.ready & events;
+    if (events & PLAT_READY_CONSOLE)
+        gv_console_quiet();
+    if (events & PLAT_READY_NET)
+        gv_net_quiet();
+    return ready;
 }
 
 _Noreturn void plat_exit(int status)
 {
     struct lunik_hc_exit e = { .status = (uint64_t)status & 0xff };
 
-    if (nic_state > 0 && tx_len > 0)
-        net_transfer(0);                /* frames sent before the end */
+    gv_console_flush();                 /* the monitor drains the queues */
+    gv_net_flush();
     for (;;)
         guest_hypercall(LUNIK_HC_EXIT, &e);
+}
+
+/* ---- what the virtio drivers need (virtio/binding.h) ---- */
+
+uintptr_t gv_binding_device(unsigned slot, uint32_t device_id)
+{
+    const struct lunik_boot_info *b = guest_boot_info();
+
+    if (slot >= LUNIK_VIRTIO_SLOTS || b->virtio_ids[slot] != device_id)
+        return 0;
+    return (uintptr_t)LUNIK_VIRTIO_MMIO_ADDR(slot);
+}
+
+void gv_binding_wait(uint64_t deadline_ns)
+{
+    struct lunik_hc_wait w = { .deadline_ns = deadline_ns };
+
+    guest_hypercall(LUNIK_HC_WAIT, &w);
+    clock_sync(w.monotonic_ns, w.wall_ns);
+}
+
+int gv_binding_tty(int stream)
+{
+    return (guest_boot_info()->console_tty >> stream) & 1;
+}
+
+_Noreturn void gv_binding_panic(const char *msg)
+{
+    guest_cpu_panic(msg);
 }
 
 /* ---- hooks of the system-call shim (sys.h) ---- */

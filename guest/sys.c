@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -91,6 +92,9 @@ static long fd_write(int fd, const void *buf, size_t n)
         return lunik_vfs_write(f->handle, buf, n);
     if (f->handle == 0)
         return -EBADF;
+    if (f->handle == 2)
+        fflush(stdout);                 /* stdio's buffered stdout first
+                                           (lua_guest.h): program order */
     if (n > 0)
         plat_console_write(f->handle, buf, n);
     return (long)n;

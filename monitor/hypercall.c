@@ -1,15 +1,19 @@
 /* hypercall.c: serve the guest's hypercalls, checking every guest address first. */
 #include "monitor.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <linux/kvm.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "host/host.h"
-#include "host/net.h"
 #include "lunik/hypercall.h"
+#include "lunik/virtio.h"
 
 void *mon_guest_ptr(const struct mon_vm *vm, uint64_t gpa, uint64_t len,
                     const char *what)
@@ -27,137 +31,40 @@ void *mon_guest_ptr(const struct mon_vm *vm, uint64_t gpa, uint64_t len,
 #define HC_ARGS(vm, gpa, type, what) \
     ((type *)mon_guest_ptr((vm), (gpa), sizeof(type), (what)))
 
-static int hc_write(struct mon_vm *vm, uint64_t gpa)
+/* Block until a device notifies (the irq eventfd) or the deadline. */
+static int hc_wait(struct mon_vm *vm, uint64_t gpa)
 {
-    struct lunik_hc_write *w =
-        HC_ARGS(vm, gpa, struct lunik_hc_write, "console write arguments");
-    const void *data;
+    struct lunik_hc_wait *w =
+        HC_ARGS(vm, gpa, struct lunik_hc_wait, "wait arguments");
+    struct pollfd p = { .fd = vm->irq_fd, .events = POLLIN };
+    uint64_t deadline, now, v;
+    struct timespec ts;
 
     if (w == NULL)
         return LUNIK_EXIT_GUEST;
-    data = mon_guest_ptr(vm, w->data, w->len, "console write buffer");
-    if (data == NULL)
-        return LUNIK_EXIT_GUEST;
-    host_console_write(w->stream == 1 ? 1 : 2, data, w->len);
-    return -1;
-}
-
-static int hc_read(struct mon_vm *vm, uint64_t gpa)
-{
-    struct lunik_hc_read *r =
-        HC_ARGS(vm, gpa, struct lunik_hc_read, "console read arguments");
-    void *data;
-
-    if (r == NULL)
-        return LUNIK_EXIT_GUEST;
-    data = mon_guest_ptr(vm, r->data, r->len, "console read buffer");
-    if (data == NULL)
-        return LUNIK_EXIT_GUEST;
-    r->ret = host_console_read(data, r->len);
-    return -1;
-}
-
-/* Read and check a transfer's arguments and areas; 0, or
- * LUNIK_EXIT_GUEST after the report. */
-static int xfer_map(struct mon_vm *vm, uint64_t gpa,
-                    struct lunik_hc_net_xfer **x, const uint8_t **tx,
-                    uint8_t **rx)
-{
-    *x = HC_ARGS(vm, gpa, struct lunik_hc_net_xfer, "NIC transfer "
-                 "arguments");
-    if (*x == NULL)
-        return LUNIK_EXIT_GUEST;
-    *tx = mon_guest_ptr(vm, (*x)->tx, (*x)->tx_len, "NIC TX batch");
-    *rx = mon_guest_ptr(vm, (*x)->rx, (*x)->rx_room, "NIC RX room");
-    return *tx == NULL || *rx == NULL ? LUNIK_EXIT_GUEST : 0;
-}
-
-/* Send the TX batch: each frame goes to the back end straight from guest
- * memory (the only copy is the back end's: slirp_input, or write(2)). */
-static void xfer_send(struct lunik_hc_net_xfer *x, const uint8_t *tx)
-{
-    uint64_t at = 0, len = x->tx_len;
-
-    x->tx_sent = x->tx_failed = 0;
-    while (at < len) {
-        uint64_t n;
-        if (len - at < LUNIK_NET_RECORD_HEADER) {
-            x->tx_failed++;
-            break;
-        }
-        n = (uint64_t)tx[at] | (uint64_t)tx[at + 1] << 8;
-        at += LUNIK_NET_RECORD_HEADER;
-        if (n > len - at) {
-            x->tx_failed++;
-            break;
-        }
-        if (host_net_send(tx + at, n) == 0)
-            x->tx_sent++;
-        else
-            x->tx_failed++;
-        at += n;
-    }
-}
-
-/* Fill the RX room with waiting frames; each lands in guest memory with
- * one copy. */
-static void xfer_recv(struct lunik_hc_net_xfer *x, uint8_t *rx)
-{
-    struct host_net_info info;
-    uint64_t at = 0, room = x->rx_room, frame;
-
-    x->rx_len = 0;
-    x->rx_frames = 0;
-    x->rx_more = 0;
-    if (room == 0 || host_net_info(&info) != 0)
-        return;
-    frame = (uint64_t)info.mtu + HOST_NET_ETH_HEADER;
+    deadline = w->deadline_ns;
+    w->notified = 0;
     for (;;) {
-        long n;
-        if (room - at < LUNIK_NET_RECORD_HEADER + frame ||
-            (x->rx_max != 0 && x->rx_frames == x->rx_max)) {
-            x->rx_more = 1;             /* full: more may wait */
+        now = host_clock_monotonic();
+        if (deadline != UINT64_MAX) {
+            uint64_t left = deadline > now ? deadline - now : 0;
+            ts.tv_sec = (time_t)(left / 1000000000u);
+            ts.tv_nsec = (long)(left % 1000000000u);
+        }
+        int r = ppoll(&p, 1, deadline == UINT64_MAX ? NULL : &ts, NULL);
+        if (r > 0) {
+            if (read(vm->irq_fd, &v, sizeof v) == sizeof v)
+                w->notified = 1;
             break;
         }
-        n = host_net_recv(rx + at + LUNIK_NET_RECORD_HEADER, frame);
-        if (n <= 0)
+        if (r == 0 || errno != EINTR ||
+            __atomic_load_n(&vm->stop_status, __ATOMIC_SEQ_CST) >= 0)
             break;
-        rx[at] = (uint8_t)n;
-        rx[at + 1] = (uint8_t)(n >> 8);
-        at += LUNIK_NET_RECORD_HEADER + (uint64_t)n;
-        x->rx_frames++;
     }
-    x->rx_len = at;
-}
-
-/* A yield with a NIC transfer sends before the wait and receives after
- * it (hypercall.h). */
-static int hc_yield(struct mon_vm *vm, uint64_t gpa)
-{
-    struct lunik_hc_yield *y =
-        HC_ARGS(vm, gpa, struct lunik_hc_yield, "yield arguments");
-    struct lunik_hc_net_xfer *x = NULL;
-    const uint8_t *tx = NULL;
-    uint8_t *rx = NULL;
-    uint64_t now, timeout = UINT64_MAX;
-
-    if (y == NULL)
-        return LUNIK_EXIT_GUEST;
-    if (y->net != 0) {
-        if (xfer_map(vm, y->net, &x, &tx, &rx) != 0)
-            return LUNIK_EXIT_GUEST;
-        xfer_send(x, tx);
-    }
-    if (y->deadline_ns != UINT64_MAX) {
-        now = host_clock_monotonic();
-        timeout = y->deadline_ns > now ? y->deadline_ns - now : 0;
-    }
-    y->ready = host_wait(timeout, y->events &
-                         (LUNIK_EVENT_CONSOLE | LUNIK_EVENT_NET));
-    if (x != NULL)
-        xfer_recv(x, rx);
-    y->monotonic_ns = host_clock_monotonic();
-    y->wall_ns = host_clock_wall();
+    if (w->notified)
+        vm->stats.waits_notified++;
+    w->monotonic_ns = host_clock_monotonic();
+    w->wall_ns = host_clock_wall();
     return -1;
 }
 
@@ -223,6 +130,7 @@ static int hc_abort(struct mon_vm *vm, uint64_t gpa)
 
     if (a == NULL)
         return LUNIK_EXIT_GUEST;
+    mon_devices_stop(vm);               /* the guest's output first */
     if (a->vector == LUNIK_ABORT_PANIC) {
         uint64_t n = a->msg_len > 200 ? 200 : a->msg_len;
         msg = mon_guest_ptr(vm, a->msg, n, "panic message");
@@ -303,54 +211,21 @@ static int hc_syscall_entry(struct mon_vm *vm, uint64_t gpa)
     return -1;
 }
 
-static int hc_net_info(struct mon_vm *vm, uint64_t gpa)
-{
-    struct lunik_hc_net_info *ni =
-        HC_ARGS(vm, gpa, struct lunik_hc_net_info, "NIC info arguments");
-    struct host_net_info h;
-
-    if (ni == NULL)
-        return LUNIK_EXIT_GUEST;
-    if (host_net_info(&h) != 0) {
-        ni->ret = -1;
-        return -1;
-    }
-    memcpy(ni->mac, h.mac, sizeof ni->mac);
-    ni->mtu = h.mtu;
-    ni->ipv4_addr = h.ipv4_addr;
-    ni->ipv4_netmask = h.ipv4_netmask;
-    ni->ipv4_gateway = h.ipv4_gateway;
-    ni->ret = 0;
-    return -1;
-}
-
-static int hc_net_xfer(struct mon_vm *vm, uint64_t gpa)
-{
-    struct lunik_hc_net_xfer *x;
-    const uint8_t *tx;
-    uint8_t *rx;
-
-    if (xfer_map(vm, gpa, &x, &tx, &rx) != 0)
-        return LUNIK_EXIT_GUEST;
-    xfer_send(x, tx);
-    xfer_recv(x, rx);
-    return -1;
-}
-
 int mon_hypercall(struct mon_vm *vm)
 {
     static int (*const calls[LUNIK_HC_COUNT])(struct mon_vm *, uint64_t) = {
-        [LUNIK_HC_WRITE] = hc_write, [LUNIK_HC_READ] = hc_read,
-        [LUNIK_HC_YIELD] = hc_yield, [LUNIK_HC_CLOCK] = hc_clock,
+        [LUNIK_HC_WAIT] = hc_wait, [LUNIK_HC_CLOCK] = hc_clock,
         [LUNIK_HC_EXIT] = hc_exit, [LUNIK_HC_ABORT] = hc_abort,
         [LUNIK_HC_SET_TLS] = hc_set_tls,
         [LUNIK_HC_SYSCALL_ENTRY] = hc_syscall_entry,
-        [LUNIK_HC_NET_INFO] = hc_net_info, [LUNIK_HC_NET_XFER] = hc_net_xfer,
     };
     struct kvm_run *run = vm->run;
     uint64_t addr = run->mmio.phys_addr, off = addr - LUNIK_HYPERCALL_GPA;
     uint64_t arg;
 
+    if (addr >= LUNIK_VIRTIO_MMIO_GPA &&
+        addr - LUNIK_VIRTIO_MMIO_GPA < LUNIK_VIRTIO_SLOTS * VIRTIO_MMIO_SLOT)
+        return mon_devices_mmio(vm);
     if (!run->mmio.is_write || run->mmio.len != 8 ||
         addr < LUNIK_HYPERCALL_GPA || off % 8 != 0 ||
         off / 8 >= LUNIK_HC_COUNT) {
@@ -362,5 +237,7 @@ int mon_hypercall(struct mon_vm *vm)
         return LUNIK_EXIT_GUEST;
     }
     memcpy(&arg, run->mmio.data, sizeof arg);
+    vm->stats.exits_hypercall++;
+    vm->stats.hypercalls[off / 8]++;
     return calls[off / 8](vm, arg);
 }

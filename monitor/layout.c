@@ -7,6 +7,8 @@
 #include <sys/ioctl.h>
 
 #include "host/host.h"
+#include "host/net.h"
+#include "lunik/virtio.h"
 #include "lunik/hypercall.h"
 
 #define KIB 1024ull
@@ -216,6 +218,22 @@ static void console_info(struct lunik_boot_info *b)
     }
 }
 
+/* The NIC's slot and its IPv4 set-up (host/net.c says what the guest
+ * sees: slirp is the gateway of a fixed address). */
+static void net_info(struct lunik_boot_info *b,
+                     const struct lunik_net_config *cfg)
+{
+    struct host_net_info h;
+
+    b->virtio_ids[LUNIK_VIRTIO_SLOT_NET] = VIRTIO_ID_NET;
+    if (host_net_info(&h) != 0)
+        return;
+    b->net_ipv4_addr = h.ipv4_addr;
+    b->net_ipv4_netmask = h.ipv4_netmask;
+    b->net_ipv4_gateway = h.ipv4_gateway;
+    (void)cfg;
+}
+
 void mon_load(struct mon_vm *vm, const struct lunik_run_config *cfg,
               const struct mon_kernel *k)
 {
@@ -238,5 +256,9 @@ void mon_load(struct mon_vm *vm, const struct lunik_run_config *cfg,
     b->argv_gpa = argv_gpa;
     b->tsc_khz = vm->tsc_khz;
     console_info(b);
+    b->virtio_ids[LUNIK_VIRTIO_SLOT_CONSOLE] = VIRTIO_ID_CONSOLE;
+    b->virtio_ids[LUNIK_VIRTIO_SLOT_STDERR] = VIRTIO_ID_CONSOLE;
+    if (cfg->net != NULL && cfg->net->kind != LUNIK_NET_NONE)
+        net_info(b, cfg->net);
     vm->entry = k->entry;
 }

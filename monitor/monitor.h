@@ -2,12 +2,37 @@
 #ifndef LUNIK_MONITOR_H
 #define LUNIK_MONITOR_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lunik/hypercall.h"
 #include "lunik/run.h"
 
 struct kvm_run;
+struct mon_virtio_dev;
+
+/*
+ * Counters of one run, printed by mon_stats_print() (`lunik run
+ * --stats`). Each field has one writer (the vCPU thread, or one device
+ * thread) and is read after the device threads have ended.
+ */
+struct mon_stats {
+    uint64_t exits;                     /* KVM_RUN returns, all reasons */
+    uint64_t exits_hypercall;           /* KVM_EXIT_MMIO on the hypercall page */
+    uint64_t exits_notify;              /* KVM_EXIT_MMIO: virtio QueueNotify */
+    uint64_t exits_register;            /* KVM_EXIT_MMIO: other virtio registers */
+    uint64_t exits_intr;                /* KVM_RUN interrupted (a signal) */
+    uint64_t exits_other;               /* anything else (ends the run) */
+    uint64_t hypercalls[LUNIK_HC_COUNT];
+    uint64_t waits_notified;            /* waits a device notification ended */
+    uint64_t notifications;             /* used-buffer notifications made */
+    uint64_t net_kicks, console_kicks;  /* device-thread wake-ups by notify */
+    uint64_t net_tx_frames, net_tx_bytes, net_tx_dropped;
+    uint64_t net_rx_frames, net_rx_bytes;
+    uint64_t console_out_bytes[2];      /* stdout, stderr */
+    uint64_t console_in_bytes;
+};
 
 /* One virtual machine. Guest memory is mem[0 .. mem_size), GPA 0 first. */
 struct mon_vm {
@@ -19,6 +44,11 @@ struct mon_vm {
     uint64_t entry;                     /* kernel entry point (GPA) */
     uint64_t tsc_khz;                   /* 0 if KVM cannot tell */
     int has_xsave;                      /* CPUID.1:ECX.XSAVE */
+    int irq_fd;                         /* eventfd: a device notified */
+    int stop_status;                    /* -1, or the status to end with */
+    pthread_t vcpu_thread;              /* the thread that runs KVM_RUN */
+    struct mon_virtio_dev *devices[LUNIK_VIRTIO_SLOTS]; /* NULL: empty slot */
+    struct mon_stats stats;
 };
 
 /* Where the kernel ELF's PT_LOAD segments land. */
@@ -92,6 +122,53 @@ void *mon_guest_ptr(const struct mon_vm *vm, uint64_t gpa, uint64_t len,
  * the guest's exit status, or LUNIK_EXIT_GUEST after printing the fault.
  */
 int mon_hypercall(struct mon_vm *vm);
+
+/*
+ * mon_vm_stop: end the run with status (the first caller wins): wake the
+ * vCPU from a wait or from KVM_RUN (immediate_exit and a signal, KVM API
+ * 4.10) so that mon_run_loop() returns status. Any thread.
+ */
+void mon_vm_stop(struct mon_vm *vm, int status);
+
+/* mon_vm_kick_wait: a device made a used-buffer notification: end the
+ * vCPU's current or next LUNIK_HC_WAIT (the irq eventfd). Any thread. */
+void mon_vm_kick_wait(struct mon_vm *vm);
+
+/*
+ * mon_devices_start: create the devices cfg asks for (consoles always,
+ * the NIC with cfg->net) in vm->devices and start their threads. 0, or
+ * prints one line and returns LUNIK_EXIT_OSERR.
+ */
+int mon_devices_start(struct mon_vm *vm, const struct lunik_run_config *cfg);
+
+/*
+ * mon_devices_stop: end the device threads after they have served
+ * everything the guest made available on their transmit queues (so every
+ * byte it wrote reaches stdout/stderr), and join them. Idempotent.
+ */
+void mon_devices_stop(struct mon_vm *vm);
+
+/*
+ * mon_console_start, mon_console_stop, mon_net_start, mon_net_stop: the
+ * console devices (virtio_console.c) and the NIC (virtio_net.c), as
+ * mon_devices_start/_stop. Each start returns 0 or prints and returns
+ * LUNIK_EXIT_OSERR.
+ */
+int mon_console_start(struct mon_vm *vm);
+void mon_console_stop(struct mon_vm *vm);
+int mon_net_start(struct mon_vm *vm);
+void mon_net_stop(struct mon_vm *vm);
+
+/*
+ * mon_devices_mmio: serve the KVM_EXIT_MMIO the vCPU just made inside
+ * the virtio-mmio slots (hypercall.h; the caller checked the range):
+ * the slot's device's registers, or zeros for an empty slot. Returns -1
+ * (resume the guest).
+ */
+int mon_devices_mmio(struct mon_vm *vm);
+
+/* mon_stats_print: the counters on stderr, a few lines "lunik: stats:". */
+void mon_stats_print(const struct mon_vm *vm);
 
 /*
  * mon_run_loop: run the vCPU (KVM_RUN, KVM API 4.10) until the guest exits

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/kvm.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -86,21 +87,95 @@ static int unexpected_exit(const struct mon_vm *vm)
     }
 }
 
+/* The status a device thread asked to end with (mon_vm_stop), or -1. */
+static int stop_status(const struct mon_vm *vm)
+{
+    return __atomic_load_n(&vm->stop_status, __ATOMIC_SEQ_CST);
+}
+
 int mon_run_loop(struct mon_vm *vm)
 {
     for (;;) {
         int r;
+        if (stop_status(vm) >= 0)
+            return stop_status(vm);
+        vm->stats.exits++;
         if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
-            if (errno == EINTR || errno == EAGAIN)
+            if (errno == EINTR || errno == EAGAIN) {
+                vm->stats.exits_intr++;
                 continue;
+            }
             fprintf(stderr, "lunik: KVM_RUN failed: %s\n", strerror(errno));
             return LUNIK_EXIT_OSERR;
         }
-        if (vm->run->exit_reason != KVM_EXIT_MMIO)
-            return unexpected_exit(vm);
+        if (vm->run->exit_reason != KVM_EXIT_MMIO) {
+            vm->stats.exits_other++;
+            return stop_status(vm) >= 0 ? stop_status(vm)
+                                        : unexpected_exit(vm);
+        }
         if ((r = mon_hypercall(vm)) >= 0)
             return r;
     }
+}
+
+/* SIGUSR1 only interrupts KVM_RUN (mon_vm_stop); nothing to do here. */
+static void on_kick(int sig)
+{
+    (void)sig;
+}
+
+static void install_kick(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_kick;            /* no SA_RESTART: KVM_RUN -> EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* With --stats, SIGINT and SIGTERM end the run the way an exit does, so
+ * the counters of a server stopped with ^C are printed (status 128 + n,
+ * as a shell reports a signal). Only async-signal-safe calls follow. */
+static struct mon_vm *stats_vm;
+
+static void on_stop_signal(int sig)
+{
+    if (stats_vm != NULL)
+        mon_vm_stop(stats_vm, 128 + sig);
+}
+
+static void install_stop(struct mon_vm *vm)
+{
+    struct sigaction sa;
+
+    stats_vm = vm;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Boot, run, then stop the devices (draining the console) and count. */
+static int run_vm(struct mon_vm *vm, const struct lunik_run_config *cfg,
+                  const struct mon_kernel *k)
+{
+    int r;
+
+    mon_load(vm, cfg, k);
+    install_kick();
+    if (cfg->stats)
+        install_stop(vm);
+    r = mon_devices_start(vm, cfg);
+    if (r == 0)
+        r = mon_vm_start_cpu(vm);
+    if (r == 0)
+        r = mon_run_loop(vm);
+    mon_devices_stop(vm);
+    if (cfg->stats)
+        mon_stats_print(vm);
+    return r;
 }
 
 int lunik_kvm_run(const struct lunik_run_config *cfg)
@@ -126,12 +201,8 @@ int lunik_kvm_run(const struct lunik_run_config *cfg)
         }
     }
     r = mon_vm_create(&vm, cfg->mem_size / 4096 * 4096);
-    if (r == 0) {
-        mon_load(&vm, cfg, &k);
-        r = mon_vm_start_cpu(&vm);
-    }
     if (r == 0)
-        r = mon_run_loop(&vm);
+        r = run_vm(&vm, cfg, &k);
     mon_vm_destroy(&vm);
     host_net_close();
     return r;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -103,6 +104,11 @@ int mon_vm_create(struct mon_vm *vm, uint64_t mem_size)
 
     memset(vm, 0, sizeof *vm);
     vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
+    vm->stop_status = -1;
+    vm->vcpu_thread = pthread_self();
+    vm->irq_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (vm->irq_fd < 0)
+        return os_error("eventfd");
     if ((r = open_kvm(vm)) != 0)
         return r;
     vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
@@ -224,6 +230,8 @@ void mon_vm_destroy(struct mon_vm *vm)
         munmap(vm->mem, vm->mem_size);
     if (vm->kvm_fd >= 0)
         close(vm->kvm_fd);
+    if (vm->irq_fd >= 0)
+        close(vm->irq_fd);
     memset(vm, 0, sizeof *vm);
-    vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
+    vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = vm->irq_fd = -1;
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "../cpu.h"
+#include "kconsole.h"
 
 #define STACK 4096
 
@@ -44,12 +45,7 @@ static uint8_t fake_ist[STACK] __attribute__((aligned(16)));
 
 static void write_out(int stream, const char *s)
 {
-    struct lunik_hc_write w = { .stream = (uint64_t)stream,
-                                .data = (uint64_t)(uintptr_t)s };
-
-    while (s[w.len])
-        w.len++;
-    guest_hypercall(LUNIK_HC_WRITE, &w);
+    kcon_write(stream, s);
 }
 
 static _Noreturn void finish(int status)

@@ -38,10 +38,17 @@
  *   heap_start .. heap_end: free memory the guest's page allocator manages
  *   bundle_gpa .. mem_size: the bundle (image.h), page-aligned
  *   LUNIK_HYPERCALL_GPA: the hypercall page; no memory behind it
+ *   LUNIK_VIRTIO_MMIO_GPA: virtio-mmio device registers; no memory either
  *
  * The first 2 MiB are mapped with 4 KiB pages (to leave holes at page 0 and
  * the guard page), the rest with 2 MiB pages. Guest memory is at most
  * LUNIK_MEM_MAX bytes, so the hypercall page never overlaps it.
+ *
+ * Devices: console and network are virtio devices (virtio.h) on the
+ * virtio-mmio transport; the guest exchanges bytes and frames with the
+ * monitor through virtqueues in its own memory, which monitor threads
+ * serve while the vCPU runs. Hypercalls remain for what virtio does not
+ * cover: waiting, clocks, exit, faults, the TLS base, the syscall entry.
  *
  * Hypercalls: the guest writes (one 8-byte `mov`) the GPA of an argument
  * struct to LUNIK_HYPERCALL_ADDR(n). No memory slot backs that GPA, so KVM
@@ -80,6 +87,19 @@
 #define LUNIK_HYPERCALL_GPA     0x100000000
 #define LUNIK_HYPERCALL_ADDR(n) (LUNIK_HYPERCALL_GPA + 8 * (n))
 
+/*
+ * virtio-mmio devices (virtio.h), in the 2 MiB page after the hypercall
+ * page's first 4 KiB, VIRTIO_MMIO_SLOT (0x200) bytes each, with no memory
+ * behind them: every register access is a KVM_EXIT_MMIO. The slots are
+ * fixed: console 0 (stdin, stdout), console 1 (stderr), the NIC.
+ */
+#define LUNIK_VIRTIO_MMIO_GPA     (LUNIK_HYPERCALL_GPA + 0x1000)
+#define LUNIK_VIRTIO_MMIO_ADDR(i) (LUNIK_VIRTIO_MMIO_GPA + 0x200 * (i))
+#define LUNIK_VIRTIO_SLOT_CONSOLE 0
+#define LUNIK_VIRTIO_SLOT_STDERR  1
+#define LUNIK_VIRTIO_SLOT_NET     2
+#define LUNIK_VIRTIO_SLOTS        3
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
@@ -109,63 +129,46 @@ struct lunik_boot_info {
     uint32_t console_tty;       /* LUNIK_TTY_* bits */
     uint16_t tty_rows;          /* terminal size (TIOCGWINSZ), 0 = unknown */
     uint16_t tty_cols;
+    /* virtio-mmio devices (virtio.h): slot i's registers are at
+     * LUNIK_VIRTIO_MMIO_ADDR(i); virtio_ids[i] is its device ID, 0 for an
+     * empty slot (the driver still checks the registers, virtio 1.2
+     * §4.2.3.1.1). */
+    uint8_t virtio_ids[LUNIK_VIRTIO_SLOTS];
+    /* The NIC's IPv4 set-up, which virtio-net does not carry (network byte
+     * order; ipv4_addr 0 = ask DHCP, RFC 2131). */
+    uint32_t net_ipv4_addr;
+    uint32_t net_ipv4_netmask;
+    uint32_t net_ipv4_gateway;
 };
 
 enum lunik_hypercall {
-    LUNIK_HC_WRITE = 0,         /* console output */
-    LUNIK_HC_READ = 1,          /* console input, never blocks */
-    LUNIK_HC_YIELD = 2,         /* block until an event or a deadline */
-    LUNIK_HC_CLOCK = 3,         /* read the host clocks */
-    LUNIK_HC_EXIT = 4,          /* end the VM with a status */
-    LUNIK_HC_ABORT = 5,         /* end the VM after a guest fault */
-    LUNIK_HC_SET_TLS = 6,       /* set the FS base (the TLS pointer) */
-    LUNIK_HC_SYSCALL_ENTRY = 7, /* where `syscall` lands on kvm_pvm */
-    LUNIK_HC_NET_INFO = 8,      /* describe the NIC */
-    LUNIK_HC_NET_XFER = 9,      /* send and receive frames, never blocks */
+    LUNIK_HC_WAIT = 0,          /* block until a device notification or a
+                                   deadline */
+    LUNIK_HC_CLOCK = 1,         /* read the host clocks */
+    LUNIK_HC_EXIT = 2,          /* end the VM with a status */
+    LUNIK_HC_ABORT = 3,         /* end the VM after a guest fault */
+    LUNIK_HC_SET_TLS = 4,       /* set the FS base (the TLS pointer) */
+    LUNIK_HC_SYSCALL_ENTRY = 5, /* where `syscall` lands on kvm_pvm */
     LUNIK_HC_COUNT
 };
 
 /*
- * LUNIK_HC_WRITE: write len bytes at data to the host's stdout (stream 1) or
- * stderr (any other stream); returns once the host has taken every byte
- * (output to a closed pipe is dropped). As plat_console_write().
+ * LUNIK_HC_WAIT: block the vCPU until a device makes a used-buffer
+ * notification (virtio.h: a device adds to a used ring and passes the
+ * used_event index the guest set there) or the host's CLOCK_MONOTONIC
+ * reaches deadline_ns (UINT64_MAX: none; in the past: return at once).
+ * A notification made while the vCPU was running is kept, so a wait
+ * right after it returns at once: the guest sets used_event, checks its
+ * used rings once more, then waits, and never misses one. Returns the host
+ * clocks read after waking, so the guest re-synchronises its TSC clock.
+ * The only way the guest blocks; as plat_yield() on kvm.
  */
-struct lunik_hc_write {
-    uint64_t stream;            /* IN: 1 stdout, 2 stderr */
-    uint64_t data;              /* IN: GPA of the bytes */
-    uint64_t len;               /* IN: bytes */
-};
-
-/*
- * LUNIK_HC_READ: copy up to len bytes of waiting console input to data.
- * Never blocks. As plat_console_read().
- */
-struct lunik_hc_read {
-    uint64_t data;              /* IN: GPA of the buffer */
-    uint64_t len;               /* IN: bytes */
-    int64_t ret;                /* OUT: bytes (> 0), 0 none waiting, -1 EOF */
-};
-
-/* Event bits for LUNIK_HC_YIELD; equal to PLAT_READY_*. */
-#define LUNIK_EVENT_CONSOLE 0x1u
-#define LUNIK_EVENT_NET     0x2u        /* a received frame is waiting */
-
-/*
- * LUNIK_HC_YIELD: block the vCPU until one of `events` is ready or the host's
- * CLOCK_MONOTONIC reaches deadline_ns (UINT64_MAX: none; in the past: just
- * poll). Returns the ready set and the host clocks read after waking, so the
- * guest re-synchronises its TSC clock. As plat_yield(). With net != 0 the
- * call is also a NIC transfer (LUNIK_HC_NET_XFER): its TX batch is sent
- * before the wait and its RX room filled after, so a busy network costs
- * one VM exit per turn of the guest's event loop.
- */
-struct lunik_hc_yield {
+struct lunik_hc_wait {
     uint64_t deadline_ns;       /* IN: host CLOCK_MONOTONIC ns */
-    uint32_t events;            /* IN: LUNIK_EVENT_* mask */
-    uint32_t ready;             /* OUT: subset of events */
     uint64_t monotonic_ns;      /* OUT: host CLOCK_MONOTONIC ns */
     uint64_t wall_ns;           /* OUT: host CLOCK_REALTIME ns */
-    uint64_t net;               /* IN: GPA of a lunik_hc_net_xfer, or 0 */
+    uint32_t notified;          /* OUT: 1 a device notified, 0 the deadline */
+    uint32_t pad;
 };
 
 /* LUNIK_HC_CLOCK: read the host's clocks (used at boot, and for every clock
@@ -220,57 +223,6 @@ struct lunik_hc_set_tls {
 struct lunik_hc_syscall_entry {
     uint64_t entry;             /* IN: guest virtual address of the entry */
     uint64_t fmask;             /* IN: RFLAGS bits `syscall` clears */
-};
-
-/*
- * LUNIK_HC_NET_INFO: describe the NIC (host/net.h). ret is 0 with the
- * other fields filled, or -1 when the VM has no NIC. As plat_net_info().
- * Made once; the guest keeps the answer.
- */
-struct lunik_hc_net_info {
-    int64_t ret;                /* OUT: 0, or -1 no NIC */
-    uint8_t mac[6];             /* OUT: the NIC's MAC address */
-    uint16_t mtu;               /* OUT: bytes of payload per frame */
-    uint32_t ipv4_addr;         /* OUT: fixed address, 0 = DHCP (network */
-    uint32_t ipv4_netmask;      /* OUT:   byte order, as the three */
-    uint32_t ipv4_gateway;      /* OUT:   plat_net_info fields) */
-    uint32_t pad;
-};
-
-/*
- * Frame batches: a VM exit costs far more than copying a frame (tens of
- * microseconds on kvm_pvm), so frames cross in batches. A batch is a run
- * of records, back to back: a 2-byte little-endian length n, then the n
- * bytes of one Ethernet frame.
- */
-#define LUNIK_NET_RECORD_HEADER 2u
-
-/*
- * LUNIK_HC_NET_XFER: send every frame of the TX batch (tx_len bytes at
- * tx; 0 bytes: none), each checked as plat_net_send() says (14 <= n <=
- * mtu + 14, else refused and counted) and handed to the back end straight
- * from guest memory; then, if rx_room > 0, fill the RX room at rx with
- * waiting frames, oldest first, while a frame of mtu + 14 bytes still
- * fits and fewer than rx_max (0: no limit) are in. Both areas must lie
- * in guest memory (else the VM stops); a record running past tx_len ends
- * the batch (one more tx_failed). Never blocks.
- *
- * rx_max keeps batches short enough for replies to flow between them:
- * a burst of connection requests answered in one batch would leave them
- * all half-open (SYN received, SYN-ACK not yet sent) at once.
- */
-struct lunik_hc_net_xfer {
-    uint64_t tx;                /* IN: GPA of the TX batch */
-    uint64_t tx_len;            /* IN: its bytes */
-    uint64_t rx;                /* IN: GPA of room for the RX batch */
-    uint64_t rx_room;           /* IN: bytes of room; 0 = receive nothing */
-    uint32_t rx_max;            /* IN: frames at most; 0 = no limit */
-    uint32_t rx_frames;         /* OUT: frames in the RX batch */
-    uint64_t rx_len;            /* OUT: bytes of RX batch written */
-    uint32_t rx_more;           /* OUT: 1 if frames may still wait */
-    uint32_t tx_sent;           /* OUT: frames the back end took */
-    uint32_t tx_failed;         /* OUT: frames refused or dropped */
-    uint32_t pad;
 };
 
 #endif /* __ASSEMBLER__ */

@@ -6,8 +6,9 @@
  * The runtime (runtime/) calls nothing outside the C library and this file.
  * Each target implements every function here:
  *
- *   kvm     guest/platform.c: one hypercall per call (see hypercall.h),
- *           except the clocks, which read the TSC calibrated at boot.
+ *   kvm     guest/platform.c: virtio drivers (guest/virtio/) for console
+ *           and NIC, the wait hypercall for plat_yield (hypercall.h), and
+ *           clocks from the TSC calibrated at boot.
  *   hosted  hosted/platform.c: a few Linux system calls, through host/.
  *
  * Both targets reach the same network back ends (host/net.c: libslirp
@@ -48,8 +49,12 @@ uint64_t plat_clock_wall(void);
 
 /*
  * plat_console_write: write all of the n bytes at p to the console stream
- * (PLAT_STDOUT or PLAT_STDERR; anything else means PLAT_STDERR). Blocks until
- * the host has accepted every byte. Output the host cannot take (closed pipe)
+ * (PLAT_STDOUT or PLAT_STDERR; anything else means PLAT_STDERR). The hosted
+ * target returns once the host has accepted every byte; the kvm target
+ * buffers stdout (handing it over when a buffer fills, before every
+ * plat_yield() wait, at plat_exit(), before any stderr write, and after
+ * every write when stdout is a terminal) and hands stderr over at once.
+ * Every byte arrives, in order. Output the host cannot take (closed pipe)
  * is dropped silently; the program goes on.
  */
 void plat_console_write(int stream, const void *p, size_t n);
@@ -73,8 +78,9 @@ long plat_console_read(void *p, size_t n);
  * PLAT_EOF once (after that the console is never ready again), the NIC
  * while plat_net_recv() has a frame to return. Events
  * outside `events` stay pending and do not wake the caller. The kvm target
- * blocks the vCPU in the monitor (host_wait: ppoll(2)); the hosted target
- * blocks in the same host code.
+ * polls its virtqueues and, when nothing is ready, blocks the vCPU in the
+ * monitor (LUNIK_HC_WAIT) until a device notifies; the hosted target
+ * blocks in host_wait (ppoll(2)).
  */
 uint32_t plat_yield(uint64_t deadline_ns, uint32_t events);
 
@@ -113,11 +119,11 @@ int plat_net_info(struct plat_net_info *info);
  * checks the frame first: PLAT_ETH_MIN <= n <= mtu + PLAT_ETH_HEADER.
  * Returns 0 when the back end took the frame, -1 when it was refused (bad
  * length, no NIC) or dropped (the back end is full, as a NIC's full TX
- * ring); TCP retransmits what is lost, UDP loses it. The kvm target hands
- * frames to the monitor in batches (hypercall.h): with the next
- * plat_yield() that reaches the monitor, plat_net_recv() asking it for
- * frames, when 64 KiB have gathered, or at plat_exit(). There 0 means the
- * frame is queued; one the back end drops later is only counted.
+ * ring); TCP retransmits what is lost, UDP loses it. The kvm target puts
+ * the frame on the virtio-net transmit queue, which a monitor thread
+ * serves while the guest runs (the device is told at most every 32 frames
+ * and at the next plat_yield(), and only if it went idle); there 0 means
+ * the frame is queued, and one the back end drops later is only counted.
  */
 int plat_net_send(const void *p, size_t n);
 

@@ -57,6 +57,7 @@ struct lunik_run_config {
     int argc;                   /* argv[0]: the app's path in /app; then the */
     char **argv;                /* script arguments; becomes Lua's `arg` */
     const struct lunik_net_config *net; /* NULL = no NIC */
+    int stats;                  /* print counters on stderr at exit */
 };
 
 /*

@@ -1,0 +1,257 @@
+/* console.c: the guest's virtio console driver: output in batches through the transmit queues, stdin through the receive queue. */
+#include "console.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "binding.h"
+#include "lunik/hypercall.h"
+#include "mmio.h"
+
+#define OUT_BUFS 4                      /* stdout buffers */
+#define OUT_SIZE 32768u                 /* bytes each */
+#define ERR_BUFS 2
+#define ERR_SIZE 4096u
+#define IN_BUFS 2
+#define IN_SIZE 4096u
+#define QSIZE 8                         /* entries per queue */
+
+/* One output stream: its device's transmit queue and buffers. */
+struct out_stream {
+    uintptr_t base;                     /* 0 until started */
+    unsigned slot, nbufs, size;
+    struct gv_queue tx;
+    uint8_t *buf[OUT_BUFS];
+    uint16_t free[OUT_BUFS];            /* buffers not with the device */
+    unsigned nfree;
+    int cur;                            /* buffer being filled, or -1 */
+    size_t fill;                        /* its bytes */
+    int tty;                            /* hand over after every write */
+};
+
+static struct out_stream out = { .slot = LUNIK_VIRTIO_SLOT_CONSOLE,
+                                 .nbufs = OUT_BUFS, .size = OUT_SIZE,
+                                 .cur = -1 };
+static struct out_stream err = { .slot = LUNIK_VIRTIO_SLOT_STDERR,
+                                 .nbufs = ERR_BUFS, .size = ERR_SIZE,
+                                 .cur = -1 };
+
+static struct {
+    struct gv_queue rx;
+    int started;
+    uint8_t *buf[IN_BUFS];
+    int cur;                            /* used buffer being read, or -1 */
+    uint32_t len, at;                   /* its bytes, bytes read */
+    int ended;
+} in = { .cur = -1 };
+
+static void *zalloc(size_t n)
+{
+    void *p = aligned_alloc(16, (n + 15) & ~(size_t)15);
+
+    if (p == NULL)
+        gv_binding_panic("no memory for the console's buffers");
+    memset(p, 0, n);
+    return p;
+}
+
+/* Start the device of s (and, for console 0, set up its receive queue,
+ * which gets buffers only when stdin is first read). */
+static void stream_start(struct out_stream *s)
+{
+    uint64_t want = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
+                    VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
+    int console0 = s->slot == LUNIK_VIRTIO_SLOT_CONSOLE;
+
+    s->base = gv_binding_device(s->slot, VIRTIO_ID_CONSOLE);
+    if (s->base == 0 || gv_mmio_init(s->base, VIRTIO_ID_CONSOLE, want) == 0)
+        gv_binding_panic("no usable virtio console");
+    if (console0 && gv_mmio_queue(s->base, &in.rx, VIRTIO_CONSOLE_RXQ, QSIZE,
+                                  zalloc(gv_queue_bytes(QSIZE))) < IN_BUFS)
+        gv_binding_panic("the console's receive queue is too small");
+    if (gv_mmio_queue(s->base, &s->tx, VIRTIO_CONSOLE_TXQ, QSIZE,
+                      zalloc(gv_queue_bytes(QSIZE))) < s->nbufs)
+        gv_binding_panic("the console's transmit queue is too small");
+    for (unsigned i = 0; i < s->nbufs; i++) {
+        s->buf[i] = zalloc(s->size);
+        s->free[i] = (uint16_t)i;
+    }
+    s->nfree = s->nbufs;
+    s->tty = gv_binding_tty(console0 ? 1 : 2);
+    gv_mmio_ready(s->base);
+}
+
+/* Take back the buffers the device is done with. */
+static void reclaim(struct out_stream *s)
+{
+    uint16_t id;
+    uint32_t len;
+
+    while (gv_queue_take(&s->tx, &id, &len))
+        if (id < s->nbufs && s->nfree < s->nbufs)
+            s->free[s->nfree++] = id;
+}
+
+/* A buffer to fill: waits for the device when all are with it. */
+static void next_buffer(struct out_stream *s)
+{
+    reclaim(s);
+    while (s->nfree == 0) {
+        gv_queue_kick(&s->tx);
+        if (!gv_queue_want(&s->tx))
+            gv_binding_wait(UINT64_MAX);
+        gv_queue_quiet(&s->tx);
+        reclaim(s);
+    }
+    s->cur = s->free[--s->nfree];
+    s->fill = 0;
+}
+
+/* Wait until the device has written every buffer of s handed to it. */
+static void drain(struct out_stream *s)
+{
+    if (s->base == 0)
+        return;
+    gv_queue_kick(&s->tx);
+    for (;;) {
+        reclaim(s);
+        if (s->nfree + (s->cur >= 0) == s->nbufs)
+            break;
+        if (!gv_queue_want(&s->tx))
+            gv_binding_wait(UINT64_MAX);
+        gv_queue_quiet(&s->tx);
+    }
+}
+
+/* Hand the buffer being filled to the device. The two streams are two
+ * devices, written in whatever order the monitor serves them, so the
+ * other stream's buffers are drained first: the bytes then reach the
+ * host in program order across stdout and stderr too. */
+static void hand_over(struct out_stream *s)
+{
+    if (s->cur < 0 || s->fill == 0)
+        return;
+    drain(s == &out ? &err : &out);
+    gv_queue_add(&s->tx, (uint16_t)s->cur, s->buf[s->cur],
+                 (uint32_t)s->fill, 0);
+    s->cur = -1;
+}
+
+static void stream_flush(struct out_stream *s)
+{
+    if (s->base == 0)
+        return;
+    hand_over(s);
+    gv_queue_kick(&s->tx);
+}
+
+static void stream_write(struct out_stream *s, const uint8_t *p, size_t n)
+{
+    if (s->base == 0)
+        stream_start(s);
+    while (n > 0) {
+        size_t k;
+        if (s->cur < 0)
+            next_buffer(s);
+        k = s->size - s->fill;
+        if (k > n)
+            k = n;
+        memcpy(s->buf[s->cur] + s->fill, p, k);
+        s->fill += k;
+        p += k;
+        n -= k;
+        if (s->fill == s->size) {
+            hand_over(s);
+            gv_queue_kick(&s->tx);
+        }
+    }
+}
+
+void gv_console_write(int stream, const void *p, size_t n)
+{
+    if (stream == 1) {
+        stream_write(&out, p, n);
+        if (out.tty)
+            stream_flush(&out);
+        return;
+    }
+    stream_flush(&out);                 /* stdout's earlier bytes first */
+    stream_write(&err, p, n);
+    stream_flush(&err);
+}
+
+void gv_console_flush(void)
+{
+    stream_flush(&out);
+    stream_flush(&err);
+}
+
+static void input_start(void)
+{
+    if (out.base == 0)
+        stream_start(&out);
+    for (unsigned i = 0; i < IN_BUFS; i++) {
+        in.buf[i] = zalloc(IN_SIZE);
+        gv_queue_add(&in.rx, (uint16_t)i, in.buf[i], IN_SIZE, 1);
+    }
+    gv_queue_kick(&in.rx);
+    in.started = 1;
+}
+
+/* Make the next used receive buffer current; 0 when none is. */
+static int input_next(void)
+{
+    uint16_t id;
+    uint32_t len;
+
+    while (in.cur < 0) {
+        if (!gv_queue_take(&in.rx, &id, &len))
+            return 0;
+        if (id >= IN_BUFS)
+            continue;
+        if (len == 0) {                 /* the end of stdin (virtio.h) */
+            in.ended = 1;
+            return 0;
+        }
+        in.cur = id;
+        in.len = len < IN_SIZE ? len : IN_SIZE;
+        in.at = 0;
+    }
+    return 1;
+}
+
+long gv_console_read(void *p, size_t n)
+{
+    size_t k;
+
+    if (!in.started)
+        input_start();
+    if (in.cur < 0 && !input_next())
+        return in.ended ? -1 : 0;
+    k = in.len - in.at;
+    if (k > n)
+        k = n;
+    memcpy(p, in.buf[in.cur] + in.at, k);
+    in.at += (uint32_t)k;
+    if (in.at == in.len) {              /* give the buffer back */
+        gv_queue_add(&in.rx, (uint16_t)in.cur, in.buf[in.cur], IN_SIZE, 1);
+        gv_queue_kick(&in.rx);
+        in.cur = -1;
+    }
+    return (long)k;
+}
+
+int gv_console_want_input(void)
+{
+    if (!in.started)
+        input_start();
+    if (in.cur >= 0 || in.ended)
+        return 1;
+    return gv_queue_want(&in.rx);
+}
+
+void gv_console_quiet(void)
+{
+    if (in.started)
+        gv_queue_quiet(&in.rx);
+}

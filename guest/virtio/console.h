@@ -1,0 +1,45 @@
+/* console.h: the guest's virtio console driver: stdout and stderr in batches, stdin. */
+#ifndef LUNIK_GUEST_VIRTIO_CONSOLE_H
+#define LUNIK_GUEST_VIRTIO_CONSOLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Console 0 (stdin, stdout) and console 1 (stderr) of lunik's monitor
+ * (include/lunik/virtio.h), each started at its first use. Output is
+ * copied into the driver's buffers and handed to the device a buffer at
+ * a time: stdout when a buffer is full, at gv_console_flush() (the
+ * platform calls it before every wait and at exit) and, when stdout is a
+ * terminal, after every write; stderr after every write, stdout's
+ * buffered bytes first. A buffer of one stream is handed over only once
+ * the device has written all of the other's, so every byte arrives in
+ * order, per stream and across the two.
+ */
+
+/* gv_console_write: queue n bytes at p for stream 1 (stdout) or 2 (any
+ * other: stderr). May wait for the device to free a buffer. */
+void gv_console_write(int stream, const void *p, size_t n);
+
+/* gv_console_flush: hand every buffered byte to the device and notify it
+ * if it asked to be told. */
+void gv_console_flush(void);
+
+/*
+ * gv_console_read: copy up to n bytes of received stdin to p. Never
+ * blocks (the first call gives the device receive buffers). Returns
+ * bytes (> 0), 0 none yet, -1 once the end of stdin has arrived.
+ */
+long gv_console_read(void *p, size_t n);
+
+/*
+ * gv_console_want_input: before waiting for stdin: 1 when input (or its
+ * end) is already there, else 0 after asking the device to notify when it
+ * comes (the receive queue's used_event).
+ */
+int gv_console_want_input(void);
+
+/* gv_console_quiet: after a wait: no more notifications for stdin. */
+void gv_console_quiet(void);
+
+#endif

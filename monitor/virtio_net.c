@@ -1,0 +1,319 @@
+/* virtio_net.c: the network device (virtio 1.2 §5.1) and the thread that moves its frames. */
+#include "virtio_mmio.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "host/host.h"
+#include "host/net.h"
+
+/*
+ * One device with a receiveq and a transmitq, VIRTIO_NET_F_MAC and
+ * VIRTIO_NET_F_MTU, no offloads: every frame is a 12-byte virtio_net_hdr
+ * (all zero) and then the Ethernet frame. Its thread owns the back end
+ * (host/net.h: slirp or tap; neither is touched by another thread while
+ * the VM runs). It sends what the driver makes available, fills receive
+ * buffers as frames arrive, and sleeps in ppoll(2) on its eventfd
+ * (QueueNotify) and the back end only after a round with nothing to do,
+ * having asked the driver for a notification (avail_event) first.
+ *
+ * Copies: a frame goes to the back end straight from guest memory when
+ * it lies in one descriptor (lunik's driver always does that) and is
+ * received straight into guest memory when the buffer is one descriptor;
+ * otherwise it passes through one bounce buffer here.
+ */
+#define NET_QSIZE 256
+#define NET_HDR ((uint32_t)sizeof(struct virtio_net_hdr))
+#define NET_SPIN_NS 20000               /* keep looking this long before
+                                           sleeping: a busy driver then
+                                           needs no notification */
+
+static const char *const names[2] = { "virtio-net receiveq",
+                                      "virtio-net transmitq" };
+
+static struct {
+    struct mon_virtio_dev dev;
+    struct mon_virtq q[2];
+    struct host_net_info info;
+    struct mon_vm *vm;
+    int kick_fd;
+    int stopping;
+    int running;
+    pthread_t thread;
+    struct mon_virtq_chain rx;          /* a receive buffer with no frame yet */
+    int rx_held;
+    unsigned rx_gen;
+    struct host_pollset ps;
+    uint8_t bounce[65536 + 64];
+} net = { .kick_fd = -1 };
+
+static void net_config(struct mon_virtio_dev *d, uint64_t off, void *data,
+                       unsigned len)
+{
+    struct virtio_net_config c = { .status = 0, .mtu = net.info.mtu };
+
+    memcpy(c.mac, net.info.mac, sizeof c.mac);
+    memset(data, 0, len);
+    if (off < sizeof c)
+        memcpy(data, (uint8_t *)&c + off,
+               len < sizeof c - off ? len : sizeof c - off);
+}
+
+static void net_notify(struct mon_virtio_dev *d, unsigned queue)
+{
+    uint64_t one = 1;
+
+    d->vm->stats.net_kicks++;
+    if (write(net.kick_fd, &one, sizeof one) < 0)
+        return;
+}
+
+static const struct mon_virtio_ops net_ops = { net_config, net_notify };
+
+/* Copy n bytes from the chain's readable segments, after skip bytes. */
+static size_t gather(const struct mon_virtq_chain *c, uint64_t skip,
+                     uint8_t *dst, size_t room)
+{
+    size_t n = 0;
+
+    for (unsigned i = 0; i < c->nout; i++) {
+        size_t len = c->out[i].iov_len;
+        const uint8_t *p = c->out[i].iov_base;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        p += skip;
+        len -= skip;
+        skip = 0;
+        if (len > room - n)
+            len = room - n;
+        memcpy(dst + n, p, len);
+        n += len;
+    }
+    return n;
+}
+
+static void send_chain(const struct mon_virtq_chain *c)
+{
+    struct mon_stats *s = &net.vm->stats;
+    const uint8_t *frame;
+    size_t n;
+
+    if (c->out_len < NET_HDR) {
+        s->net_tx_dropped++;
+        return;
+    }
+    n = c->out_len - NET_HDR;
+    if (c->out[0].iov_len == c->out_len) {
+        frame = (const uint8_t *)c->out[0].iov_base + NET_HDR;
+    } else {
+        if (n > sizeof net.bounce)
+            n = sizeof net.bounce;      /* too long: host_net_send refuses */
+        n = gather(c, NET_HDR, net.bounce, n);
+        frame = net.bounce;
+    }
+    if (host_net_send(frame, n) == 0) {
+        s->net_tx_frames++;
+        s->net_tx_bytes += n;
+    } else {
+        s->net_tx_dropped++;
+    }
+}
+
+/* Send every frame the driver made available; frames served. */
+static int net_tx(void)
+{
+    struct mon_virtq *q = &net.q[VIRTIO_NET_TXQ];
+    struct mon_virtq_chain c;
+    int n = 0, r;
+
+    while ((r = mon_virtq_pop(q, &c)) == 1) {
+        send_chain(&c);
+        mon_virtq_push(q, c.head, 0);
+        n++;
+    }
+    if (r < 0)
+        mon_virtio_fail(&net.dev, q->why);
+    else if (n > 0)
+        mon_virtio_notify_driver(&net.dev, q);
+    return n;
+}
+
+/* Receive one frame into the held buffer; its length with the header,
+ * or 0 when no frame waits. */
+static uint32_t recv_into(const struct mon_virtq_chain *c)
+{
+    struct virtio_net_hdr h = { 0 };
+    size_t max = (size_t)net.info.mtu + HOST_NET_ETH_HEADER;
+    long n;
+
+    if (c->nin == 1 && c->in_len >= NET_HDR + max) {
+        uint8_t *p = c->in[0].iov_base;
+        n = host_net_recv(p + NET_HDR, c->in_len - NET_HDR);
+        if (n <= 0)
+            return 0;
+        memcpy(p, &h, NET_HDR);
+        return NET_HDR + (uint32_t)n;
+    }
+    n = host_net_recv(net.bounce + NET_HDR, max);
+    if (n <= 0)
+        return 0;
+    memcpy(net.bounce, &h, NET_HDR);
+    size_t done = 0, want = NET_HDR + (size_t)n;
+    for (unsigned i = 0; i < c->nin && done < want; i++) {
+        size_t k = c->in[i].iov_len < want - done ? c->in[i].iov_len
+                                                  : want - done;
+        memcpy(c->in[i].iov_base, net.bounce + done, k);
+        done += k;
+    }
+    return (uint32_t)done;              /* cut short if the buffer was */
+}
+
+/* Fill receive buffers while frames and buffers last; frames moved. */
+static int net_rx(void)
+{
+    struct mon_virtq *q = &net.q[VIRTIO_NET_RXQ];
+    struct mon_stats *s = &net.vm->stats;
+    int n = 0, r;
+
+    if (net.rx_held && net.rx_gen != net.dev.generation)
+        net.rx_held = 0;
+    for (;;) {
+        uint32_t len;
+        if (!net.rx_held) {
+            if ((r = mon_virtq_pop(q, &net.rx)) < 0)
+                mon_virtio_fail(&net.dev, q->why);
+            if (r <= 0)
+                break;
+            net.rx_held = 1;
+            net.rx_gen = net.dev.generation;
+        }
+        if ((len = recv_into(&net.rx)) == 0)
+            break;
+        mon_virtq_push(q, net.rx.head, len);
+        net.rx_held = 0;
+        s->net_rx_frames++;
+        s->net_rx_bytes += len - NET_HDR;
+        n++;
+    }
+    if (n > 0)
+        mon_virtio_notify_driver(&net.dev, q);
+    return n;
+}
+
+/* One round over both queues, under the device lock. */
+static int net_round(int *arm_busy, int arm)
+{
+    int work = 0;
+
+    pthread_mutex_lock(&net.dev.lock);
+    if (mon_virtio_started(&net.dev)) {
+        if (net.q[VIRTIO_NET_TXQ].ready)
+            work += net_tx();
+        if (net.q[VIRTIO_NET_RXQ].ready && mon_virtio_started(&net.dev))
+            work += net_rx();
+        if (arm && work == 0 && mon_virtio_started(&net.dev)) {
+            *arm_busy = mon_virtq_arm(&net.q[VIRTIO_NET_TXQ]);
+            if (!net.rx_held)
+                *arm_busy |= mon_virtq_arm(&net.q[VIRTIO_NET_RXQ]);
+        }
+    }
+    pthread_mutex_unlock(&net.dev.lock);
+    return work;
+}
+
+static void net_sleep(void)
+{
+    uint64_t timeout = UINT64_MAX, v;
+    struct timespec ts;
+    int k, r;
+
+    net.ps.n = 0;
+    k = host_pollset_add(&net.ps, net.kick_fd, POLLIN);
+    host_net_poll_fill(&net.ps, net.rx_held, &timeout);
+    ts.tv_sec = (time_t)(timeout / 1000000000u);
+    ts.tv_nsec = (long)(timeout % 1000000000u);
+    r = ppoll(net.ps.fds, net.ps.n, timeout == UINT64_MAX ? NULL : &ts,
+              NULL);
+    host_net_poll_done(&net.ps, r < 0);
+    if (r > 0 && k >= 0 && (net.ps.fds[k].revents & POLLIN))
+        if (read(net.kick_fd, &v, sizeof v) < 0)
+            return;
+}
+
+static void *net_thread(void *arg)
+{
+    uint64_t idle_since = 0;
+
+    (void)arg;
+    for (;;) {
+        int busy = 0;
+        if (net_round(&busy, 0) > 0) {
+            idle_since = 0;
+            continue;
+        }
+        if (__atomic_load_n(&net.stopping, __ATOMIC_ACQUIRE))
+            break;
+        if (idle_since == 0)
+            idle_since = host_clock_monotonic();
+        if (host_clock_monotonic() - idle_since < NET_SPIN_NS)
+            continue;                   /* each round polls the back end */
+        if (net_round(&busy, 1) > 0 || busy) {
+            idle_since = 0;
+            continue;
+        }
+        net_sleep();
+        idle_since = 0;
+    }
+    return NULL;
+}
+
+int mon_net_start(struct mon_vm *vm)
+{
+    uint64_t features = VIRTIO_BIT(VIRTIO_NET_F_MAC) |
+                        VIRTIO_BIT(VIRTIO_NET_F_MTU);
+
+    if (host_net_info(&net.info) != 0)
+        return 0;                       /* no NIC asked for */
+    net.vm = vm;
+    net.stopping = net.rx_held = 0;
+    mon_virtio_init(&net.dev, vm, "virtio-net", VIRTIO_ID_NET, features,
+                    net.q, 2, NET_QSIZE, names, &net_ops, NULL);
+    vm->devices[LUNIK_VIRTIO_SLOT_NET] = &net.dev;
+    net.kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (net.kick_fd < 0 ||
+        pthread_create(&net.thread, NULL, net_thread, NULL) != 0) {
+        fprintf(stderr, "lunik: cannot start the network device: %s\n",
+                strerror(errno));
+        return LUNIK_EXIT_OSERR;
+    }
+    net.running = 1;
+    return 0;
+}
+
+void mon_net_stop(struct mon_vm *vm)
+{
+    uint64_t one = 1;
+
+    (void)vm;
+    if (net.running) {
+        __atomic_store_n(&net.stopping, 1, __ATOMIC_RELEASE);
+        if (write(net.kick_fd, &one, sizeof one) < 0)
+            perror("lunik: network eventfd");
+        pthread_join(net.thread, NULL);
+        net.running = 0;
+    }
+    if (net.kick_fd >= 0)
+        close(net.kick_fd);
+    net.kick_fd = -1;
+    free(net.ps.fds);
+    net.ps.fds = NULL;
+    net.ps.cap = net.ps.n = 0;
+}
