@@ -32,7 +32,7 @@ else
 fi
 for t in $(targets); do
     read -r got_out got_err < <(sums timeout 120 "$LUNIK" run \
-        "$scratch/flood.lua" --target "$t" -- $lines)
+        "$scratch/flood.lua" --target "$t" --budget 120 -- $lines)
     if [ -z "$want_out" ]; then
         skip "$t: stdout and stderr as lua5.4's" "lua5.4 is not installed"
         continue
