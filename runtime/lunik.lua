@@ -426,6 +426,25 @@ local function loop()
     end
 end
 
+-- The program ends: let the network deliver what it owes (guard against
+-- losing a reply written just before the end): every open TCP connection
+-- is closed gracefully and the stack runs, handlers not, until the peers
+-- have acknowledged all data and FINs, or `linger` seconds pass.
+local function drain(linger)
+    if not net_hooks or not net_hooks.drain then return end
+    local deadline = now() + linger
+    while net_hooks.drain() do
+        local left = deadline - now()
+        if left <= 0 then return end
+        local t = net_hooks.timeout()
+        local d = now() + ((t and t < left) and t or left)
+        local _, net_ready = wait(d, false, true)
+        net_hooks.poll(net_ready)
+    end
+end
+
+local DEFAULT_LINGER = 1        -- seconds drain() waits at most
+
 local function run(main, ...)
     main_co = co_create(main)
     kinds[main_co] = "main"
@@ -434,6 +453,7 @@ local function run(main, ...)
         resume(main_co, ...)
         return loop()
     end, ...)
+    if ok or err == MAIN_FAILED then drain(DEFAULT_LINGER) end
     if core.print_stats then print_stats() end
     if ok then return 0 end
     if err == MAIN_FAILED then return 1 end
@@ -507,10 +527,22 @@ end
 -- started; never goes backwards. Resolution 1 us or better.
 lunik.now = now
 
--- lunik.exit([code]): flush io.stdout, io.stderr (every C stream) and end
--- the program with code: an integer 0..255, or a boolean (true = 0,
--- false = 1), as os.exit; default 0. Never returns.
-lunik.exit = core.exit
+-- lunik.exit([code [, linger]]): end the program with code: an integer
+-- 0..255, or a boolean (true = 0, false = 1), as os.exit; default 0.
+-- First the network delivers what it owes: open TCP connections are
+-- closed gracefully (queued data, then FIN) and the stack runs until the
+-- peers have acknowledged everything, for at most linger seconds
+-- (default 1; UDP datagrams already sent need no wait); then io.stdout
+-- and io.stderr (every C stream) are flushed. Never returns.
+function lunik.exit(code, linger)
+    if linger ~= nil and (type(linger) ~= "number" or not (linger >= 0)) then
+        error("bad argument #2 to 'exit' (seconds >= 0 expected)", 2)
+    end
+    disarm()                        -- the drain is not the handler's run
+    drain(linger or DEFAULT_LINGER)
+    if core.print_stats then print_stats() end
+    return core.exit(code)
+end
 
 -- lunik.target() -> "kvm" | "hosted": where the program runs.
 lunik.target = core.target
@@ -577,12 +609,6 @@ function print_stats()
     local t, parts = lunik.stats(), {}
     for i, k in ipairs(STAT_ORDER) do parts[i] = k .. "=" .. t[k] end
     errwrite("lunik: stats: " .. table.concat(parts, " ") .. "\n")
-end
-if core.print_stats then
-    lunik.exit = function(...)
-        print_stats()
-        return core.exit(...)
-    end
 end
 
 package.loaded.lunik = lunik

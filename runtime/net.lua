@@ -60,7 +60,8 @@ local function ensure_started()
     if not core.start() then return nil, NO_NET end
     started = true
     sched.set_net({ poll = core.poll, timeout = core.timeout,
-                    busy = busy, on_events = on_events })
+                    busy = busy, on_events = on_events,
+                    drain = core.drain })
     return true
 end
 
@@ -193,6 +194,15 @@ function Conn:close()
         sched.wake(self.id)
     end
     return true
+end
+
+-- conn:shutdown() -> true | nil, err: half-close, as shutdown(2) with
+-- SHUT_WR: the peer gets FIN after the data already written; reading goes
+-- on until the peer closes its side. A write afterwards returns nil,
+-- "closed". conn:close() still ends the connection.
+function Conn:shutdown()
+    if not self.box then return nil, "closed" end
+    return core.shutdown(self.box)
 end
 
 -- conn:peer() -> ip, port | nil, err: the remote end's address.
