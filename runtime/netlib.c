@@ -33,12 +33,14 @@
  * Bounds. Received TCP data is acknowledged to the peer (tcp_recved) only
  * when Lua consumes it, so what a connection holds is at most the receive
  * window (TCP_WND); the send side is bounded by TCP_SND_BUF; a listener
- * queues at most its backlog of accepted connections; a UDP endpoint at
+ * queues at most its backlog of accepted connections between two turns of
+ * the event loop (plus the handshakes one poll completes); a UDP endpoint at
  * most NL_UDP_QUEUE datagrams (the rest are dropped, as a full socket
  * buffer drops them).
  */
 
 #define NL_UDP_QUEUE 256
+#define NL_ACCEPT_SLACK 256     /* frames one lwIP poll takes (net/stack.c) */
 #define NL_BOX "lunik.net.endpoint"
 #define ERR_RST_REFUSED (-100)  /* a connect() answered with RST */
 
@@ -189,7 +191,10 @@ static err_t nl_on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
     if (err != ERR_OK || pcb == NULL)
         return ERR_VAL;
-    if (l->accq_len >= l->backlog || l->closed)
+    /* Lua takes every queued connection after each poll; one poll can
+     * complete up to a batch of handshakes at once, so the queue may
+     * hold the backlog plus one batch before lwIP has to refuse one. */
+    if (l->accq_len >= l->backlog + NL_ACCEPT_SLACK || l->closed)
         return ERR_MEM;                     /* lwIP aborts the PCB */
     struct nl_ep *ep = nl_new(NL_CONN);
     if (ep == NULL)
