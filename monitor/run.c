@@ -103,6 +103,8 @@ int mon_run_loop(struct mon_vm *vm)
         if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN) {
                 vm->stats.exits_intr++;
+                if ((r = mon_upcall_deliver(vm)) != 0)
+                    return r;
                 continue;
             }
             fprintf(stderr, "lunik: KVM_RUN failed: %s\n", strerror(errno));
@@ -172,6 +174,7 @@ static int run_vm(struct mon_vm *vm, const struct lunik_run_config *cfg,
         r = mon_vm_start_cpu(vm);
     if (r == 0)
         r = mon_run_loop(vm);
+    mon_upcall_stop(vm);
     mon_devices_stop(vm);
     if (cfg->stats)
         mon_stats_print(vm);

@@ -9,6 +9,7 @@ static const char *const hc_names[LUNIK_HC_COUNT] = {
     [LUNIK_HC_EXIT] = "exit", [LUNIK_HC_ABORT] = "abort",
     [LUNIK_HC_SET_TLS] = "set_tls",
     [LUNIK_HC_SYSCALL_ENTRY] = "syscall_entry",
+    [LUNIK_HC_UPCALL] = "upcall",
 };
 
 void mon_stats_print(const struct mon_vm *vm)
@@ -36,4 +37,6 @@ void mon_stats_print(const struct mon_vm *vm)
             PRIu64 " bytes, stdin %" PRIu64 " bytes\n",
             s->console_out_bytes[0], s->console_out_bytes[1],
             s->console_in_bytes);
+    fprintf(stderr, "lunik: stats: deadline upcalls %" PRIu64 "\n",
+            s->upcalls);
 }

@@ -151,13 +151,13 @@ end
 -- within its budget (guard.c). A handler may resume another (closing a
 -- connection wakes its waiters): the outer run's deadline comes back.
 local function resume(co, ...)
-    local d, b = arm(co, budgets[co])
+    arm(co, budgets[co])
     local ok, what = co_resume(co, ...)
     if not ok then              -- still armed: fail() asks how it ended
         fail(co, what)
-        return disarm(d, b)
+        return disarm()
     end
-    disarm(d, b)
+    disarm()
     if co_status(co) == "dead" then
         console_done(co)
         kinds[co] = nil

@@ -255,9 +255,9 @@ static int rt_pmain(lua_State *L)
 {
     int argc = (int)lua_tointeger(L, 1);
     char **argv = lua_touserdata(L, 2);
-    rt_guard_install(L);
     lua_gc(L, LUA_GCSTOP);
     luaL_openlibs(L);
+    rt_guard_install(L);
     lua_gc(L, LUA_GCRESTART);
     lua_gc(L, LUA_GCGEN, 0, 0);             /* as lua.c (Lua 5.4) */
     rt_set_paths(L);
