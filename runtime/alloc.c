@@ -32,6 +32,7 @@ static char *chunk_next, *chunk_end;    /* the unused end of the last chunk */
  * block are checked against the limit. */
 static size_t in_use;
 static size_t limit = (size_t)-1;
+static int reserve_on;                  /* rt_alloc_reserve */
 
 static size_t size_class(size_t n)
 {
@@ -145,6 +146,7 @@ void *rt_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 void rt_alloc_set_limit(size_t bytes)
 {
     limit = bytes ? bytes : (size_t)-1;
+    reserve_on = 0;
 }
 
 size_t rt_alloc_in_use(void)
@@ -155,4 +157,15 @@ size_t rt_alloc_in_use(void)
 size_t rt_alloc_limit(void)
 {
     return limit == (size_t)-1 ? 0 : limit;
+}
+
+void rt_alloc_reserve(int on)
+{
+    if (on && !reserve_on && limit != (size_t)-1) {
+        limit += RT_ALLOC_RESERVE;
+        reserve_on = 1;
+    } else if (!on && reserve_on) {
+        limit -= RT_ALLOC_RESERVE;
+        reserve_on = 0;
+    }
 }

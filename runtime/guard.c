@@ -79,9 +79,16 @@ static void guard_hook(lua_State *L, lua_Debug *ar)
 static void guard_on_deadline(void)
 {
     lua_State *L = running;
+    uint64_t d = deadline_ns;
 
-    if (L != NULL && deadline_ns != 0)
-        lua_sethook(L, guard_hook, LUA_MASKCOUNT, 1);
+    /* The watcher's clock may run a little ahead of this one (kvm: the
+     * host's clock, the guest's TSC): within a tick it is this deadline
+     * that passed, not a later one armed since. */
+    if (L == NULL || d == 0 ||
+        plat_clock_monotonic() + 2 * PLAT_DEADLINE_TICK_NS < d)
+        return;
+    expired = 1;
+    lua_sethook(L, guard_hook, LUA_MASKCOUNT, 1);
 }
 
 /* coroutine.resume (upvalue 1: Lua's own), tracking the running thread;
@@ -197,6 +204,7 @@ static int guard_disarm(lua_State *L)
 {
     (void)L;
     expired = 0;
+    rt_alloc_reserve(0);
     if (nsaved > 0 && --nsaved < RT_GUARD_DEPTH) {
         running = saved[nsaved].running;
         budget_s = saved[nsaved].budget;
@@ -266,6 +274,7 @@ static int guard_count_error(lua_State *L)
         lua_pushliteral(L, "budget");
     } else if (e && strcmp(e, "not enough memory") == 0) {
         rt_stats.oom_stops++;
+        rt_alloc_reserve(1);                /* until the next disarm() */
         lua_pushliteral(L, "memory");
     } else {
         lua_pushliteral(L, "error");

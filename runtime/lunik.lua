@@ -138,7 +138,12 @@ local function fail(co, err)
         local _, text = guard.expired()
         err = text
     end
-    local text = traceback(co, message(err))
+    local ok, text = pcall(traceback, co, message(err))
+    if not ok then              -- no memory for it: free the stack first
+        coroutine.close(co)
+        collectgarbage()
+        text = message(err) .. " (no traceback: not enough memory)"
+    end
     if co == main_co then
         errwrite("lunik: " .. text .. "\n")
         error(MAIN_FAILED, 0)
