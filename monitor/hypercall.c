@@ -44,8 +44,13 @@ static int hc_wait(struct mon_vm *vm, uint64_t gpa)
         return LUNIK_EXIT_GUEST;
     deadline = w->deadline_ns;
     w->notified = 0;
+    w->shutdown = 0;
     __atomic_store_n(&vm->upcall.in_wait, 1, __ATOMIC_SEQ_CST);
     for (;;) {
+        if (host_shutdown_take()) {
+            w->shutdown = 1;
+            break;
+        }
         now = host_clock_monotonic();
         if (deadline != UINT64_MAX) {
             uint64_t left = deadline > now ? deadline - now : 0;

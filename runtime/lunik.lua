@@ -113,6 +113,8 @@ local ready, nready, spare = {}, 0, {}
 local console_done          -- (co): a console handler has ended; below
 local note_lag              -- (seconds): a timer fired this late; below
 local print_stats           -- (): lunik.stats() on stderr; below
+local on_shutdown, drain    -- (): a shutdown request; (s): below
+local DEFAULT_LINGER = 1    -- seconds drain() waits at most
 
 -- The text of an error value, as lua.c's msghandler makes it.
 local function message(e)
@@ -191,6 +193,7 @@ end
 local Timer = { __name = "lunik.timer" }
 local Registration = { __name = "lunik.registration" }
 local console_regs = {}     -- active console registrations, in order
+local shutdown_regs = {}    -- active "shutdown" registrations, in order
 
 local function cancel(h)
     local mt = getmetatable(h)
@@ -198,9 +201,10 @@ local function cancel(h)
         if h.pos then heap_remove(h); return true end
         return false
     elseif mt == Registration then
-        for i = 1, #console_regs do
-            if console_regs[i] == h then
-                table.remove(console_regs, i)
+        local list = h.event == "shutdown" and shutdown_regs or console_regs
+        for i = 1, #list do
+            if list[i] == h then
+                table.remove(list, i)
                 h.active = false
                 return true
             end
@@ -384,6 +388,21 @@ end
 
 --------------------------------------------------------------------- loop
 
+-- A shutdown was asked for (SIGTERM: `lunik stop`, docker stop): run each
+-- "shutdown" handler; with none, end the program as SIGTERM's default
+-- action would (status 143 = 128 + 15), after draining the network.
+function on_shutdown()
+    if shutdown_regs[1] == nil then
+        drain(DEFAULT_LINGER)
+        if core.print_stats then print_stats() end
+        return core.exit(143)
+    end
+    local regs = table.move(shutdown_regs, 1, #shutdown_regs, 1, {})
+    for i = 1, #regs do
+        if regs[i].active then start("shutdown", regs[i].fn) end
+    end
+end
+
 local function run_ready()
     local list, n = ready, nready
     ready, nready, spare = spare, 0, list
@@ -422,7 +441,9 @@ local function loop()
                 if not deadline or t < deadline then deadline = t end
             end
         end
-        local console_ready, net_ready = wait(deadline, console, net_on)
+        local console_ready, net_ready, shutdown = wait(deadline, console,
+                                                         net_on)
+        if shutdown then on_shutdown() end
         if console_ready then read_console() end
         if net_on then
             local ids = net_hooks.poll(net_ready)
@@ -435,7 +456,7 @@ end
 -- losing a reply written just before the end): every open TCP connection
 -- is closed gracefully and the stack runs, handlers not, until the peers
 -- have acknowledged all data and FINs, or `linger` seconds pass.
-local function drain(linger)
+function drain(linger)
     if not net_hooks or not net_hooks.drain then return end
     local deadline = now() + linger
     while net_hooks.drain() do
@@ -448,7 +469,6 @@ local function drain(linger)
     end
 end
 
-local DEFAULT_LINGER = 1        -- seconds drain() waits at most
 
 local function run(main, ...)
     main_co = co_create(main)
@@ -498,17 +518,23 @@ lunik.cancel = cancel
 -- in a fresh handler coroutine for each line of console input, without its
 -- "\n"; a last unterminated line is delivered at the end of input. Lines
 -- arrive in order: a line's handlers start once every handler of the line
--- before has ended. An unknown event name is an error.
+-- before has ended. "shutdown": fn() runs in a fresh handler coroutine
+-- when the program is asked to stop (SIGTERM to the lunik process, as
+-- `lunik stop` and `docker stop` send it); it may finish work and call
+-- lunik.exit. Without a shutdown handler the request ends the program
+-- with status 143, after the network has delivered what it owes. An
+-- unknown event name is an error.
 function lunik.on(event, fn)
-    if event ~= "console" then
+    if event ~= "console" and event ~= "shutdown" then
         error("bad argument #1 to 'on' (unknown event " ..
               (type(event) == "string" and ("'" .. event .. "'")
-               or type(event)) .. "; known: 'console')", 2)
+               or type(event)) .. "; known: 'console', 'shutdown')", 2)
     end
     check_fn(fn, "on")
     local reg = setmetatable({ fn = fn, event = event, active = true },
                              Registration)
-    console_regs[#console_regs + 1] = reg
+    local list = event == "console" and console_regs or shutdown_regs
+    list[#list + 1] = reg
     return reg
 end
 

@@ -169,7 +169,8 @@ struct lunik_hc_wait {
     uint64_t monotonic_ns;      /* OUT: host CLOCK_MONOTONIC ns */
     uint64_t wall_ns;           /* OUT: host CLOCK_REALTIME ns */
     uint32_t notified;          /* OUT: 1 a device notified, 0 the deadline */
-    uint32_t pad;
+    uint32_t shutdown;          /* OUT: 1 a shutdown was asked for (SIGTERM
+                                   to the monitor; reported once), else 0 */
 };
 
 /* LUNIK_HC_CLOCK: read the host's clocks (used at boot, and for every clock

@@ -25,6 +25,9 @@
 /* Bits of the ready set returned by plat_yield(). */
 #define PLAT_READY_CONSOLE 0x1u /* console input (or its end) is waiting */
 #define PLAT_READY_NET     0x2u /* at least one received frame is waiting */
+#define PLAT_READY_SHUTDOWN 0x4u /* a shutdown was asked for (SIGTERM to the
+                                   lunik process: `lunik stop`, docker stop);
+                                   ready once per request */
 
 /* Streams for plat_console_write(). */
 #define PLAT_STDOUT 1
