@@ -188,6 +188,41 @@ local function start(kind, fn, ...)
     return start_budget(kind, nil, fn, ...)
 end
 
+---------------------------------------------------------- the registry
+--
+-- What the program registered, for lunik.handlers(): timers, console and
+-- shutdown registrations, listeners and UDP sockets (net.lua), each an
+-- object with .kind, .where ("file:line" of the registering call) and
+-- .runs; it is live while in the timer heap (.pos), active (.active) or
+-- open (.box).
+
+local registry, nregistry = {}, 0
+
+-- "file:line" of the function `level` levels above the caller.
+local function where(level)
+    local info = debug.getinfo(level + 1, "Sl")
+    if not info then return "?" end
+    return info.short_src .. ":" .. (info.currentline or 0)
+end
+
+local function live(e) return e.pos ~= nil or e.active or e.box ~= nil end
+
+local function register(e, kind, at)
+    e.kind, e.where, e.runs = kind, at, 0
+    if nregistry >= 64 and nregistry % 64 == 0 then     -- drop dead ones
+        local n = 0
+        for i = 1, nregistry do
+            local x = registry[i]
+            registry[i] = nil
+            if live(x) then n = n + 1; registry[n] = x end
+        end
+        nregistry = n
+    end
+    nregistry = nregistry + 1
+    registry[nregistry] = e
+    return e
+end
+
 ------------------------------------------------------------------- timers
 
 local Timer = { __name = "lunik.timer" }
@@ -263,8 +298,10 @@ local function run_timers(t)
             if at <= t then at = at + every * (floor((t - at) / every) + 1) end
             if at <= t then at = t + every end
             heap_push(e, at)
+            e.runs = e.runs + 1
             start("timer", e.fn)
         else
+            e.runs = e.runs + 1
             start("timer", e.fn)
         end
     end
@@ -296,6 +333,7 @@ local function dispatch_lines()
                      or table.move(console_regs, 1, n, 1, {})
         for i = 1, n do
             if regs[i].active then
+                regs[i].runs = regs[i].runs + 1
                 console_busy = console_busy + 1
                 start("console", regs[i].fn, line)
             end
@@ -399,7 +437,10 @@ function on_shutdown()
     end
     local regs = table.move(shutdown_regs, 1, #shutdown_regs, 1, {})
     for i = 1, #regs do
-        if regs[i].active then start("shutdown", regs[i].fn) end
+        if regs[i].active then
+            regs[i].runs = regs[i].runs + 1
+            start("shutdown", regs[i].fn)
+        end
     end
 end
 
@@ -492,7 +533,7 @@ end
 function lunik.after(s, fn)
     check_seconds(s, "after")
     check_fn(fn, "after")
-    local t = setmetatable({ fn = fn }, Timer)
+    local t = register(setmetatable({ fn = fn }, Timer), "after", where(2))
     heap_push(t, now() + s)
     return t
 end
@@ -504,7 +545,8 @@ end
 function lunik.every(s, fn)
     check_seconds(s, "every", true)
     check_fn(fn, "every")
-    local t = setmetatable({ fn = fn, every = s }, Timer)
+    local t = register(setmetatable({ fn = fn, every = s }, Timer),
+                       "every", where(2))
     heap_push(t, now() + s)
     return t
 end
@@ -531,8 +573,9 @@ function lunik.on(event, fn)
                or type(event)) .. "; known: 'console', 'shutdown')", 2)
     end
     check_fn(fn, "on")
-    local reg = setmetatable({ fn = fn, event = event, active = true },
-                             Registration)
+    local reg = register(setmetatable({ fn = fn, event = event,
+                                        active = true }, Registration),
+                         event, where(2))
     local list = event == "console" and console_regs or shutdown_regs
     list[#list + 1] = reg
     return reg
@@ -632,6 +675,38 @@ function lunik.stats()
     return t
 end
 
+-- lunik.handlers() -> list: what the program has registered and is still
+-- active, in registration order, each a table:
+--   kind     "after", "every", "console", "shutdown", "tcp" (net.listen),
+--            "udp" (net.udp_bind) or "http" (http.serve)
+--   where    "file:line" of the call that registered it
+--   runs     handler runs so far (timer firings, lines, connections,
+--            datagrams; for "http" connections, and requests in .requests)
+--   due      seconds until a timer fires next; every: its interval (s)
+--   port     the port a listener or socket is bound to
+function lunik.handlers()
+    local out, t = {}, now()
+    for i = 1, nregistry do
+        local e = registry[i]
+        if live(e) then
+            out[#out + 1] = { kind = e.kind, where = e.where, runs = e.runs,
+                              due = e.pos and e.at - t or nil,
+                              every = e.every, port = e.bound,
+                              requests = e.requests }
+        end
+    end
+    return out
+end
+
+local net_conns                 -- () -> list (net.lua), once started
+
+-- lunik.connections() -> list: the open TCP connections, each a table
+-- { peer = "a.b.c.d", peer_port = n, port = n (ours, when accepted by a
+-- listener), age = s (seconds since it opened) }.
+function lunik.connections()
+    return net_conns and net_conns() or {}
+end
+
 local STAT_ORDER = { "handlers", "errors", "budget_stops", "oom_stops",
                      "heap_bytes", "heap_limit", "gc_cycles", "lag_max_us",
                      "lag_p99_us", "connections", "sockets" }
@@ -651,7 +726,9 @@ local sched = {
     start = start,
     start_budget = start_budget,
     guard = guard,
-    set_net_stats = function(f) net_stats = f end,
+    set_net_stats = function(f, conns) net_stats, net_conns = f, conns end,
+    register = function(e, kind, level) return register(e, kind,
+                                                        where(level + 1)) end,
     wait_io = wait_io,
     wake = wake,
     io_waiting = function() return nio > 0 end,
