@@ -49,7 +49,7 @@ for t in $(targets); do
     like "$("$LUNIK" logs "svc-$t")" "HOME=/app A=1 B=two words" \
         "-e and --env-file reach os.getenv on $t"
     ps_out=$("$LUNIK" ps)
-    like "$ps_out" "^NAME +PID +TARGET +IMAGE +PORTS +UPTIME +MEMORY" "ps has a header"
+    like "$ps_out" "^NAME +PID +TARGET +IMAGE +PORTS +UPTIME +MEMORY" "ps has a header on $t"
     like "$ps_out" "svc-$t +[0-9]+ +$t +.*svc.lua +- +[0-9]+s +[0-9.]+MiB" \
         "ps lists it: name, pid, target, image, ports, uptime, memory on $t"
     mode=$(stat -c %a "$XDG_RUNTIME_DIR/lunik/svc-$t.log" \
