@@ -220,6 +220,15 @@ int cli_parse_options(const char *command, int argc, char **argv,
     unsigned mask = strcmp(command, "run") == 0 ? FOR_RUN : FOR_BUILD;
     memset(opt, 0, sizeof *opt);
     opt->mem_size = CLI_DEFAULT_MEM;
+    /* LUNIK_BUDGET: the default of --budget (a test suite on a slow
+     * machine sets it; --budget and lunik.budget still win). */
+    const char *eb = getenv("LUNIK_BUDGET");
+    if (eb && *eb) {
+        char *end;
+        double b = strtod(eb, &end);
+        if (end != eb && *end == '\0' && b > 0 && b <= 1e9)
+            opt->budget = eb;
+    }
     opt->target = "auto";
     /* Every -I or --file takes at least one argument: argc bounds both. */
     opt->includes = cli_xmalloc(sizeof(char *) * (size_t)(argc + 1));

@@ -52,7 +52,7 @@ for i = 1, 2000 do
 end
 LUA
 for t in $(targets); do
-    timeout 60 "$LUNIK" run "$scratch/order.lua" --target "$t" \
+    timeout 60 "$LUNIK" run "$scratch/order.lua" --target "$t" --budget 60 \
         >"$scratch/both" 2>&1 </dev/null
     want=$(for i in $(seq 1 2000); do echo "out $i"; echo "err $i"; done |
            sha256sum)
