@@ -129,8 +129,10 @@ static int cli_start(const char *target, struct lunik_run_config *cfg)
     else if (kvm && !lunik_kvm_available()) {
         char why[160];
         cli_kvm_why(why, sizeof why);
-        return cli_fail(LUNIK_EXIT_OSERR, "KVM is not available: "
-                        "/dev/kvm: %s", why);
+        return cli_fail(LUNIK_EXIT_OSERR, "KVM is not available "
+                        "(/dev/kvm: %s): use --target hosted, or run the "
+                        "command in the nested test VM with "
+                        "scripts/kvm-vm.sh", why);
     }
     fflush(stdout);
     return kvm ? lunik_kvm_run(cfg) : lunik_hosted_run(cfg);

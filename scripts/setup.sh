@@ -5,8 +5,9 @@
 # Installs build tools, musl (guest C library), the host lua5.4 (benchmark
 # baseline, test oracle), test inputs (lua-dkjson, lua-penlight) and test
 # clients; then fetches Debian's lua5.4 and lwip source packages, with their
-# Debian patches applied, into third_party/ (git-ignored). Nothing
-# third-party is committed.
+# Debian patches applied, into third_party/ (git-ignored), and unpacks
+# Debian's kernel package for the nested test VM (scripts/kvm-vm.sh) into
+# third_party/linux/. Nothing third-party is committed.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,6 +26,8 @@ packages=(
     perl                              # prove runs the tests
     socat curl netcat-openbsd         # network test clients (tests/60-net.t)
     wrk nginx libnginx-mod-http-lua   # network benchmarks (bench/net.sh)
+    qemu-system-x86 busybox-static    # the nested test VM (scripts/kvm-vm.sh)
+    cpio kmod xz-utils                # its initramfs, modules, kernel ELF
     ca-certificates
 )
 
@@ -108,4 +111,30 @@ test -f "$third/lua/src/lapi.c" || {
     echo "setup: $third/lua has no src/lapi.c; the lua5.4 source is broken" >&2
     exit 1
 }
-echo "setup: ready ($(basename "$lua_dir"))"
+
+# The nested test VM's kernel (scripts/kvm-vm.sh): the package that Debian's
+# linux-image-amd64 depends on, unpacked (never installed) into
+# third_party/linux/, with modules.dep made by depmod for modprobe -d.
+kernel_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+    sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1)
+if [ -z "$kernel_pkg" ]; then
+    as_root apt-get update -qq
+    kernel_pkg=$(apt-cache depends linux-image-amd64 |
+        sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1)
+fi
+[ -n "$kernel_pkg" ] || {
+    echo "setup: apt-cache finds no kernel package that linux-image-amd64 depends on" >&2
+    exit 1
+}
+if [ ! -f "$third/linux/$kernel_pkg.unpacked" ]; then
+    echo "setup: unpacking $kernel_pkg into third_party/linux/ (for the nested test VM)"
+    rm -rf "$third/linux"
+    mkdir -p "$third/linux/deb"
+    (cd "$third/linux/deb" && apt-get download -qq -o APT::Sandbox::User=root "$kernel_pkg")
+    dpkg-deb -x "$third"/linux/deb/*.deb "$third/linux/root"
+    rm -rf "$third/linux/deb"
+    kver=$(ls "$third/linux/root/lib/modules" | head -n 1)
+    depmod -b "$third/linux/root" "$kver"
+    touch "$third/linux/$kernel_pkg.unpacked"
+fi
+echo "setup: ready ($(basename "$lua_dir"), $kernel_pkg)"
