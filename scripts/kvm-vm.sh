@@ -2,6 +2,7 @@
 # kvm-vm.sh: run a command as root in this checkout inside the nested test VM, which has /dev/kvm.
 #
 # Usage: scripts/kvm-vm.sh CMD [ARGS...]
+#        scripts/kvm-vm.sh --mode   (where the kvm tests run here, and why)
 #        e.g. scripts/kvm-vm.sh prove tests/30-runtime.t
 #             scripts/kvm-vm.sh build/lunik run examples/hello.lua
 #
@@ -16,7 +17,7 @@
 # watchdog (LUNIK_VM_TIMEOUT seconds, default 1800, the whole run) or the
 # boot limit (LUNIK_VM_BOOT_TIMEOUT, default 120) stopped the VM; 125 when
 # the VM could not start or died before CMD finished. Environment variables
-# named LUNIK_* and PATH reach CMD. The VM is always killed on exit.
+# named LUNIK, LUNIK_* and PATH reach CMD. The VM is always killed on exit.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +27,34 @@ boot_timeout_s=${LUNIK_VM_BOOT_TIMEOUT:-120}
 
 die() { echo "$me: $*" >&2; exit 125; }
 
-[ $# -gt 0 ] || { echo "usage: scripts/kvm-vm.sh CMD [ARGS...]" >&2; exit 64; }
+# kvm_mode: where the kvm-target tests run, and why, as one line
+# "direct|nested|skip: REASON". LUNIK_KVM=direct|nested|skip forces it;
+# by default direct where /dev/kvm opens, else nested where QEMU and the
+# kernel are there, else skip.
+kvm_mode() {
+    local why=""
+    command -v qemu-system-x86_64 >/dev/null ||
+        why="qemu-system-x86_64 is missing (run scripts/setup.sh)"
+    ls "$top"/third_party/linux/root/boot/vmlinuz-* >/dev/null 2>&1 ||
+        why=${why:-"the kernel in third_party/linux/ is missing (run scripts/setup.sh)"}
+    case ${LUNIK_KVM:-auto} in
+    direct | nested | skip) echo "$LUNIK_KVM: LUNIK_KVM=$LUNIK_KVM" ;;
+    auto)
+        if (exec 3<>/dev/kvm) 2>/dev/null; then echo "direct: /dev/kvm opens here"
+        elif [ -z "$why" ]; then
+            echo "nested: /dev/kvm does not open here"
+        else echo "skip: /dev/kvm does not open here and QEMU cannot start: $why"
+        fi ;;
+    *) echo "LUNIK_KVM must be direct, nested or skip, not '$LUNIK_KVM'" >&2
+       return 64 ;;
+    esac
+}
+if [ "${1:-}" = --mode ]; then kvm_mode; exit; fi
+
+[ $# -gt 0 ] || {
+    echo "usage: scripts/kvm-vm.sh CMD [ARGS...] | scripts/kvm-vm.sh --mode" >&2
+    exit 64
+}
 command -v qemu-system-x86_64 >/dev/null ||
     die "qemu-system-x86_64 is missing: run scripts/setup.sh"
 kernel=$(ls "$top"/third_party/linux/root/boot/vmlinuz-* 2>/dev/null | head -n 1)
@@ -136,7 +164,7 @@ trap 'exit 129' HUP INT TERM
     echo "# the job of scripts/kvm-vm.sh"
     echo "export HOME=/root LANG=C.UTF-8"
     while IFS='=' read -r name _; do
-        case $name in PATH | LUNIK_*) printf 'export %s=%q\n' "$name" "${!name}" ;; esac
+        case $name in PATH | LUNIK | LUNIK_*) printf 'export %s=%q\n' "$name" "${!name}" ;; esac
     done < <(env)
     printf 'cd %q || exit 125\n' "$PWD"
     printf 'exec'
@@ -164,12 +192,19 @@ qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 4096 -nodefaults \
     </dev/null >"$job/qemu.log" 2>&1 &
 qpid=$!
 
-# running_test: the test file CMD was last seen working on, or CMD itself.
+# running_test: the test file CMD was last seen working on (in its output
+# or its arguments) or CMD itself, and the last TAP result it printed.
 running_test() {
-    local t
+    local t last
     t=$(grep -oE 'tests/[A-Za-z0-9_./-]+\.t' "$job/out.log" 2>/dev/null |
         tail -n 1 || true)
-    if [ -n "$t" ]; then echo "$t"; else echo "'$*'"; fi
+    [ -n "$t" ] || t=$(printf '%s\n' "$@" |
+        grep -oE 'tests/[A-Za-z0-9_./-]+\.t' | tail -n 1 || true)
+    [ -n "$t" ] || t="'$*'"
+    last=$(grep -E '^(not )?ok [0-9]+' "$job/out.log" 2>/dev/null |
+        tail -n 1 || true)
+    printf '%s' "$t"
+    [ -z "$last" ] || printf ' (its last result: %s)' "$last"
 }
 
 # The watchdog: the VM must start CMD within boot_timeout_s and end within
