@@ -121,7 +121,7 @@ for p in /sys/class/virtio-ports/*; do
 done
 [ -e /dev/kvm ] || echo "init: no /dev/kvm" >"$err"
 : >/new/run/lunik-vm/started
-chroot /new /bin/sh /run/lunik-vm/job.sh </dev/null >"$out" 2>"$err"
+chroot /new /bin/bash /run/lunik-vm/job.sh </dev/null >"$out" 2>"$err"
 echo $? >/new/run/lunik-vm/status
 sync
 poweroff -f
