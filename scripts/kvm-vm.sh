@@ -17,7 +17,8 @@
 # watchdog (LUNIK_VM_TIMEOUT seconds, default 1800, the whole run) or the
 # boot limit (LUNIK_VM_BOOT_TIMEOUT, default 120) stopped the VM; 125 when
 # the VM could not start or died before CMD finished. Environment variables
-# named LUNIK, LUNIK_* and PATH reach CMD. The VM is always killed on exit.
+# named LUNIK, LUNIK_* and PATH reach CMD, and LUNIK_NESTED_VM=1 tells it
+# where it runs. The VM is always killed on exit.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -69,7 +70,7 @@ busybox=$(command -v busybox || true)
 initrd=$top/build/kvm-vm/initrd-$kver.cpio
 if [ ! -s "$initrd" ] || [ "$0" -nt "$initrd" ] || [ "$kernel" -nt "$initrd" ]; then
     stage=$(mktemp -d /tmp/lunik-initrd.XXXXXX)
-    trap 'rm -rf "$stage"' EXIT
+    trap 'rm -rf "$stage" "$stage.cpio"' EXIT
     mkdir -p "$stage/bin" "$stage/modules" "$(dirname "$initrd")"
     cp "$busybox" "$stage/bin/busybox"
     ln -s busybox "$stage/bin/sh"
@@ -127,8 +128,8 @@ sync
 poweroff -f
 INIT
     chmod +x "$stage/init"
-    (cd "$stage" && find . | cpio -o -H newc --quiet) >"$initrd.tmp"
-    mv "$initrd.tmp" "$initrd"
+    (cd "$stage" && find . | cpio -o -H newc --quiet) >"$stage.cpio"
+    mv "$stage.cpio" "$initrd"
     rm -rf "$stage"
     trap - EXIT
 fi
@@ -140,9 +141,10 @@ vmlinux=$top/build/kvm-vm/vmlinux-$kver
 if [ ! -s "$vmlinux" ] || [ "$kernel" -nt "$vmlinux" ]; then
     off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$kernel" | head -n 1 | cut -d: -f1)
     [ -n "$off" ] || die "$kernel has no xz payload to extract the kernel ELF from"
-    xz -dc --single-stream < <(tail -c +$((off + 1)) "$kernel") >"$vmlinux.tmp" ||
-        die "cannot decompress the kernel in $kernel"
-    mv "$vmlinux.tmp" "$vmlinux"
+    tmp=$(mktemp "$vmlinux.XXXXXX")
+    xz -dc --single-stream < <(tail -c +$((off + 1)) "$kernel") >"$tmp" ||
+        { rm -f "$tmp"; die "cannot decompress the kernel in $kernel"; }
+    mv "$tmp" "$vmlinux"
 fi
 
 # The job: CMD, its environment and the checkout's path, in a directory the
@@ -162,7 +164,7 @@ trap stop EXIT
 trap 'exit 129' HUP INT TERM
 {
     echo "# the job of scripts/kvm-vm.sh"
-    echo "export HOME=/root LANG=C.UTF-8"
+    echo "export HOME=/root LANG=C.UTF-8 LUNIK_NESTED_VM=1"
     while IFS='=' read -r name _; do
         case $name in PATH | LUNIK | LUNIK_*) printf 'export %s=%q\n' "$name" "${!name}" ;; esac
     done < <(env)
