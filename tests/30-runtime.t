@@ -35,14 +35,16 @@ end)
 LUA
 write sleepy.lua <<'LUA'
 local lunik = require "lunik"
+local b_done = false
 lunik.after(0, function()
     for i = 1, 3 do print("A", i); lunik.sleep(0.05) end
 end)
 lunik.after(0.025, function()
     for i = 1, 3 do print("B", i); lunik.sleep(0.05) end
+    b_done = true
 end)
 print("main sleeps")
-lunik.sleep(0.2)
+repeat lunik.sleep(0.2) until b_done   -- however slow the machine
 print("main woke")
 print(pcall(coroutine.wrap(function() lunik.sleep(0) end)))
 LUA
