@@ -232,7 +232,7 @@ for _ in $(seq 50); do
 done
 if [ ! -s "$job/status" ]; then
     if [ ! -e "$job/started" ]; then
-        die "QEMU could not start the nested VM (exit $qrc): $(tr '\n' ' ' <"$job/qemu.log" | cut -c 1-300)"
+        die "QEMU could not start the nested VM (exit $qrc): $(tr "\n" " " <"$job/qemu.log" | cut -c 1-300 | sed "s/ *$//")"
     fi
     die "the nested VM stopped before the command finished (QEMU exit $qrc; console: $(tail -c 300 "$job/console.log" | tr '\n' ' '))"
 fi
