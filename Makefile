@@ -4,6 +4,8 @@
 #                   examples/hello.lua on the default target
 #   make check      the same set-up and build, then the test suite (TAP,
 #                   through prove)
+#   make check-kvm  the same, but only the kvm-target tests: on /dev/kvm, or
+#                   in the nested test VM where it does not open
 #   make bench      the same set-up and build, then the benchmarks (bench/)
 #   make            build build/lunik (the CLI, monitor and hosted target,
 #                   with the guest kernel build/lunik-guest.elf inside it)
@@ -122,7 +124,21 @@ demo: setup
 
 check: setup
 	$(MAKE) -j$(JOBS) all $(TEST_PROGS)
+	@echo "check: kvm tests: $$(scripts/kvm-vm.sh --mode)"
 	prove -v $(TESTS)
+
+# check-kvm: only the kvm-target cases (LUNIK_TEST_PART=kvm), on /dev/kvm
+# where it opens, else in one boot of the nested test VM (scripts/kvm-vm.sh).
+KVM_TESTS := $(filter-out tests/70-kvm-vm.t,$(wildcard tests/*.t)) \
+    tests/unit/guest_kernels_test.t
+check-kvm: setup
+	$(MAKE) -j$(JOBS) all $(TEST_PROGS)
+	@mode=$$(scripts/kvm-vm.sh --mode); echo "check-kvm: kvm tests: $$mode"; \
+	case $$mode in \
+	direct:*) LUNIK_TEST_PART=kvm prove -v $(KVM_TESTS) ;; \
+	nested:*) LUNIK_TEST_PART=kvm scripts/kvm-vm.sh prove -v $(KVM_TESTS) ;; \
+	*) echo "check-kvm: the kvm tests cannot run here ($$mode)" >&2; exit 1 ;; \
+	esac
 
 bench: setup
 	$(MAKE) -j$(JOBS) all
@@ -131,5 +147,5 @@ bench: setup
 clean:
 	rm -rf $(B)
 
-.PHONY: all setup demo check bench clean
+.PHONY: all setup demo check check-kvm bench clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -155,8 +155,10 @@ static int cli_start(const struct cli_options *opt,
     else if (kvm && !lunik_kvm_available()) {
         char why[160];
         cli_kvm_why(why, sizeof why);
-        return cli_fail(LUNIK_EXIT_OSERR, "KVM is not available: "
-                        "/dev/kvm: %s", why);
+        return cli_fail(LUNIK_EXIT_OSERR, "KVM is not available "
+                        "(/dev/kvm: %s): use --target hosted, or run the "
+                        "command in the nested test VM with "
+                        "scripts/kvm-vm.sh", why);
     }
     if (opt->detach) {
         int r = cli_instance_detach(opt, kvm ? "kvm" : "hosted");

@@ -5,7 +5,8 @@
 # by a stand-in on PATH that keeps apt's one rule that matters here (a
 # second apt-get while one runs fails on the lock, as apt's does) and
 # serves `apt-get source` from this checkout's third_party/ instead of the
-# network; everything else (setup.sh, make, the build) is the real thing.
+# network (and the kernel package it unpacks is this checkout's copy);
+# everything else (setup.sh, make, the build) is the real thing.
 . "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -25,6 +26,13 @@ git -C "$top" diff --name-only -z HEAD |
     (cd "$top" && xargs -0 -r cp --parents -t "$clone" 2>/dev/null)
 git -C "$top" ls-files --others --exclude-standard -z |
     (cd "$top" && xargs -0 -r cp --parents -t "$clone" 2>/dev/null)
+
+# The nested test VM's kernel package: a download too; the clone gets
+# this checkout's unpacked copy, so set-up finds it there.
+if [ -d "$top/third_party/linux" ]; then
+    mkdir -p "$clone/third_party"
+    ln -s "$top/third_party/linux" "$clone/third_party/linux"
+fi
 
 mkdir -p "$scratch/stub"
 cat >"$scratch/stub/apt-get" <<STUB

@@ -106,11 +106,11 @@ run_lunik run "$scratch/hdr.img"
 is "$rc" 65 "an image with a damaged header exits 65"
 
 # --mem too small: one sentence, exit 69 (the kvm target needs real memory).
-if kvm_usable; then
+if kvm_boots; then
     run_lunik run "$scratch/ok.img" --target kvm --mem 256K
-    is "$rc" 69 "--mem too small exits 69"
-    like "$err" "too small" "--mem too small says so"
-    is "$(echo "$err" | wc -l)" 1 "--mem too small is one line"
+    is "$rc" 69 "--mem too small exits 69 on kvm"
+    like "$err" "too small" "--mem too small says so on kvm"
+    is "$(echo "$err" | wc -l)" 1 "--mem too small is one line on kvm"
 else
     note_kvm_skip "--mem too small"
 fi

@@ -17,33 +17,34 @@ print("cancel", lunik.cancel(dropped), lunik.cancel(dropped))
 lunik.after(0.40, function()
     print(table.concat(log, " "))
     local dt = lunik.now() - t0
-    -- tolerant: the 0.40 s timer fired no earlier than asked, within 2 s
-    print("timing", dt >= 0.40 and dt < 2.4)
+    -- the 0.40 s timer fired no earlier than asked (how much later is the
+    -- machine's business, not the test's)
+    print("timing", dt >= 0.40)
 end)
 LUA
 write isolate.lua <<'LUA'
 local lunik = require "lunik"
-local good, bad = 0, 0
-local g = lunik.every(0.02, function() good = good + 1 end)
-local b = lunik.every(0.02, function()
+local good, bad, g, b = 0, 0
+g = lunik.every(0.02, function() good = good + 1 end)
+b = lunik.every(0.02, function()
     bad = bad + 1
-    error("boom " .. bad)
-end)
-lunik.after(0.25, function()
+    if bad < 10 then error("boom " .. bad) end -- counts ticks, not time
     g:cancel(); b:cancel()
-    print("healthy ran every time", math.abs(good - bad) <= 1 and bad > 5, good > 5)
+    print("healthy ran every time", math.abs(good - bad) <= 1, good >= 9)
 end)
 LUA
 write sleepy.lua <<'LUA'
 local lunik = require "lunik"
+local b_done = false
 lunik.after(0, function()
     for i = 1, 3 do print("A", i); lunik.sleep(0.05) end
 end)
 lunik.after(0.025, function()
     for i = 1, 3 do print("B", i); lunik.sleep(0.05) end
+    b_done = true
 end)
 print("main sleeps")
-lunik.sleep(0.2)
+repeat lunik.sleep(0.2) until b_done   -- however slow the machine
 print("main woke")
 print(pcall(coroutine.wrap(function() lunik.sleep(0) end)))
 LUA

@@ -53,10 +53,19 @@ test_failed=0
 [ -x "$LUNIK" ] || { echo "Bail out! $LUNIK is missing: run make first"; exit 1; }
 
 plan() { echo "1..$1"; }
-done_testing() { echo "1..$test_n"; }
+# done_testing: in nested mode, first the kvm cases from the VM; the plan.
+done_testing() {
+    [ "$kvm_mode" != nested ] || [ "$kvm_only" = 1 ] ||
+        [[ " ${LUNIK_TEST_TARGETS:-kvm} " != *" kvm "* ]] || run_in_vm
+    echo "1..$test_n"
+}
 
-pass() { test_n=$((test_n + 1)); echo "ok $test_n - $1"; }
+pass() {
+    reported "$1" || return 0
+    test_n=$((test_n + 1)); echo "ok $test_n - $1"
+}
 fail() {
+    reported "$1" || return 0
     test_n=$((test_n + 1)); test_failed=$((test_failed + 1))
     echo "not ok $test_n - $1"
 }
@@ -82,7 +91,10 @@ unlike() {
         fail "$3"; diag "got:" "$1" "did not want: $2"; else pass "$3"; fi
 }
 
-skip() { test_n=$((test_n + 1)); echo "ok $test_n # skip $1: $2"; }
+skip() {
+    reported "$1" || return 0
+    test_n=$((test_n + 1)); echo "ok $test_n # skip $1: $2"
+}
 
 # run_lunik ARGS...: run build/lunik with stdin from $stdin (default
 # /dev/null) and a 60 s limit; sets out, err, rc.
@@ -97,22 +109,107 @@ run_lunik() {
 # kvm_usable: 0 when /dev/kvm can be opened read-write.
 kvm_usable() { [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; }
 
-kvm_why=""
-kvm_usable || kvm_why="/dev/kvm is missing or not usable here"
+# Where the kvm cases run (scripts/kvm-vm.sh --mode; LUNIK_KVM forces it):
+#   direct  here, on /dev/kvm;
+#   nested  in the nested test VM: this process runs every case but the kvm
+#           ones (targets says hosted), then runs this file again in the VM
+#           with LUNIK_TEST_PART=kvm and reports its kvm cases as its own
+#           (done_testing, kvm_only_file);
+#   skip    nowhere: each kvm case is one skip line.
+# With LUNIK_TEST_PART=kvm (inside the VM) only the kvm cases are reported:
+# those named "... on kvm" (the loops over targets name every case so), and
+# every case of a file that calls kvm_only_file.
+test_part=${LUNIK_TEST_PART:-}
+if [ "$test_part" = kvm ]; then
+    kvm_mode=direct kvm_mode_why="in the nested test VM"
+else
+    kvm_mode_why=$("$top/scripts/kvm-vm.sh" --mode) || {
+        echo "Bail out! $kvm_mode_why"; exit 1; }
+    kvm_mode=${kvm_mode_why%%:*} kvm_mode_why=${kvm_mode_why#*: }
+fi
+kvm_only=0
 
-# kvm_boots: 0 when the kvm target is tested here: wherever /dev/kvm opens.
+kvm_why=""
+case $kvm_mode in
+direct) kvm_usable || kvm_why="/dev/kvm is missing or not usable here" ;;
+nested) kvm_why="the kvm cases run in the nested test VM ($kvm_mode_why)" ;;
+skip) kvm_why="$kvm_mode_why" ;;
+esac
+
+# kvm_boots: 0 when the kvm target is tested in this process.
 kvm_boots() { [ -z "$kvm_why" ]; }
 
 # targets: the targets every behaviour is tested on (LUNIK_TEST_TARGETS
 # overrides, e.g. "hosted" while working on one target).
 targets() {
-    if [ -n "${LUNIK_TEST_TARGETS:-}" ]; then echo "$LUNIK_TEST_TARGETS"
+    if [ -n "${LUNIK_TEST_TARGETS:-}" ]; then
+        if [ "$kvm_mode" = nested ]; then   # the VM runs the kvm cases
+            echo " $LUNIK_TEST_TARGETS " | sed 's/ kvm / /g'
+        else echo "$LUNIK_TEST_TARGETS"; fi
+    elif [ "$test_part" = kvm ]; then echo kvm
     elif kvm_boots; then echo kvm hosted; else echo hosted; fi
 }
 
-# note_kvm_skip NAME: one skip line when KVM tests cannot run here.
+# note_kvm_skip NAME: one skip line when KVM tests cannot run here (none
+# when the nested test VM runs them).
 note_kvm_skip() {
-    kvm_boots || skip "$1 on kvm" "$kvm_why"
+    kvm_boots || [ "$kvm_mode" = nested ] || skip "$1 on kvm" "$kvm_why"
+}
+
+# reported NAME: 0 when a case named NAME is reported by this process.
+reported() {
+    [ "$test_part" != kvm ] || [ "$kvm_only" = 1 ] ||
+        [[ "$1" =~ (^|[^a-z])on\ kvm([^a-z]|$) ]]
+}
+
+# run_in_vm: run this test file in the nested test VM with
+# LUNIK_TEST_PART=kvm and report its cases (renumbered) as this file's own;
+# QEMU that cannot start at all is one skip, any other failure of the VM
+# one failed case.
+run_in_vm() {
+    local line n=0 st
+    # timeout: a second bound, should the runner's own watchdog not act.
+    ( cd "$top" && LUNIK_TEST_PART=kvm timeout -k 10 \
+        $((${LUNIK_VM_TIMEOUT:-1800} + 60)) "$top/scripts/kvm-vm.sh" \
+        bash "$test_file" ) 2> >(tee "$scratch/vm.err" >&2) >"$scratch/vm.fifo" &
+    local vm=$!
+    while IFS= read -r line; do
+        if [[ "$line" =~ ^(not\ )?ok\ [0-9]+(.*)$ ]]; then
+            test_n=$((test_n + 1)); n=$((n + 1))
+            [ -n "${BASH_REMATCH[1]}" ] && test_failed=$((test_failed + 1))
+            echo "${BASH_REMATCH[1]}ok $test_n${BASH_REMATCH[2]}"
+        elif [[ "$line" =~ ^1\.\.[0-9]+ ]]; then :
+        else printf '%s\n' "$line"
+        fi
+    done <"$scratch/vm.fifo"
+    wait "$vm"; st=$?
+    local i   # the tee of stderr may still be writing the runner's last words
+    for i in $(seq 20); do
+        [ $st -ne 125 ] || grep -q '^kvm-vm: ' "$scratch/vm.err" && break
+        sleep 0.1
+    done
+    if [ $n -eq 0 ] && grep -q '^kvm-vm: QEMU could not start' "$scratch/vm.err"; then
+        skip "the kvm cases of ${test_file##*/}" \
+            "$(grep -m1 '^kvm-vm: QEMU could not start' "$scratch/vm.err")"
+    elif [ $st -eq 124 ] || [ $st -eq 125 ]; then
+        fail "the nested test VM ran the kvm cases of ${test_file##*/} to the end"
+    fi
+}
+test_file=$0
+[[ "$test_file" = /* ]] || test_file=$PWD/$test_file
+mkfifo "$scratch/vm.fifo"
+
+# kvm_only_file: call at the top of a file whose every case tests the kvm
+# target: it runs here (direct), in the nested test VM (nested), or is one
+# skip; in the last two cases this ends the file.
+kvm_only_file() {
+    kvm_only=1
+    case $kvm_mode in
+    direct) [ "$test_part" = kvm ] || kvm_usable || {
+                echo "1..0 # skip $kvm_why"; exit 0; } ;;
+    nested) run_in_vm; done_testing; exit 0 ;;
+    skip) echo "1..0 # skip $kvm_why"; exit 0 ;;
+    esac
 }
 
 # write FILE <<EOF: create a scratch file (relative to $scratch).

@@ -2,10 +2,7 @@
 # guest_kernels_test.t: boot the guest's test kernels (syscall paths, #UD) on KVM.
 . "$(dirname "$0")/../lib.sh"
 
-if ! kvm_usable; then
-    echo "1..0 # skip /dev/kvm is missing or not usable here"
-    exit 0
-fi
+kvm_only_file
 echo 'print("this kernel never runs Lua")' >"$scratch/app.lua"
 
 # boot KERNEL: build an image around build/tests/KERNEL.elf and run it.
