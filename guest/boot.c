@@ -40,6 +40,11 @@ uint64_t guest_boot_stack(uint64_t top)
     if (guest_mem_init(&guest_heap, b->heap_start, b->heap_end) < 0)
         guest_cpu_panic("no room for the page allocator's bitmaps");
     guest_sys_init(&guest_heap);
+    if (b->flags & LUNIK_BOOT_STATS) {
+        struct lunik_hc_stats st = {
+            .counters_gpa = (uint64_t)(uintptr_t)guest_sys_counters() };
+        guest_hypercall(LUNIK_HC_STATS, &st);
+    }
 
     random = (uint8_t *)(uintptr_t)(top - 16);
     guest_random(random, 16);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lunik/hypercall.h"
 #include "mem.h"
 
 /*
@@ -23,6 +24,10 @@ void guest_sys_init(struct guest_mem *m);
  * guest_syscall_entry (entry.S) and by the unit tests.
  */
 long guest_sys_dispatch(unsigned nr, const long args[6]);
+
+/* guest_sys_counters: the shim's counters (system calls by number since
+ * boot), which the shim keeps up to date; for `lunik run --stats`. */
+struct lunik_guest_counters *guest_sys_counters(void);
 
 /*
  * Hooks the shim needs besides platform.h and vfs.h, implemented by

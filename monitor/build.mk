@@ -6,3 +6,7 @@ HOST_LDLIBS += -lpthread
 
 # The monitor includes the shared back ends as "host/host.h".
 $(B)/host/monitor/%.o: private HOST_CFLAGS += -I.
+
+# --stats names the guest's system calls as the guest's shim does.
+$(B)/host/monitor/stats.o: $(GUEST_GEN)/syscall_names.h
+$(B)/host/monitor/stats.o: private HOST_CFLAGS += -I$(GUEST_GEN)

@@ -48,6 +48,7 @@ struct mon_vm {
     int stop_status;                    /* -1, or the status to end with */
     pthread_t vcpu_thread;              /* the thread that runs KVM_RUN */
     struct mon_virtio_dev *devices[LUNIK_VIRTIO_SLOTS]; /* NULL: empty slot */
+    uint64_t guest_counters_gpa;        /* LUNIK_HC_STATS, checked; 0 none */
     struct mon_stats stats;
 };
 

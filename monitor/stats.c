@@ -3,13 +3,53 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char *const hc_names[LUNIK_HC_COUNT] = {
     [LUNIK_HC_WAIT] = "wait", [LUNIK_HC_CLOCK] = "clock",
     [LUNIK_HC_EXIT] = "exit", [LUNIK_HC_ABORT] = "abort",
     [LUNIK_HC_SET_TLS] = "set_tls",
-    [LUNIK_HC_SYSCALL_ENTRY] = "syscall_entry",
+    [LUNIK_HC_SYSCALL_ENTRY] = "syscall_entry", [LUNIK_HC_STATS] = "stats",
 };
+
+/* Generated from asm/unistd_64.h by guest/build.mk: [nr] = "name", ... */
+static const char *const syscall_names[] = {
+#include "syscall_names.h"
+};
+#define NSYSCALL_NAMES (sizeof syscall_names / sizeof syscall_names[0])
+
+/* The guest's system calls (LUNIK_HC_STATS), most frequent first. The
+ * counters are guest memory: only numbers, read once each. */
+static void print_guest(const struct mon_vm *vm)
+{
+    struct lunik_guest_counters c;
+    uint64_t total = 0;
+    int printed = 0;
+
+    memcpy(&c, vm->mem + vm->guest_counters_gpa, sizeof c);
+    for (int i = 0; i < LUNIK_GUEST_NSYSCALLS; i++)
+        total += c.syscalls[i];
+    fprintf(stderr, "lunik: stats: guest system calls %" PRIu64, total);
+    for (;;) {
+        int best = -1;
+        for (int i = 0; i < LUNIK_GUEST_NSYSCALLS; i++)
+            if (c.syscalls[i] > 0 &&
+                (best < 0 || c.syscalls[i] > c.syscalls[best]))
+                best = i;
+        if (best < 0)
+            break;
+        if (best < LUNIK_GUEST_NSYSCALLS - 1 &&
+            (size_t)best < NSYSCALL_NAMES && syscall_names[best] != NULL)
+            fprintf(stderr, "%s %s %" PRIu64, printed ? "," : ":",
+                    syscall_names[best], c.syscalls[best]);
+        else
+            fprintf(stderr, "%s #%d %" PRIu64, printed ? "," : ":", best,
+                    c.syscalls[best]);
+        c.syscalls[best] = 0;
+        printed++;
+    }
+    fprintf(stderr, "\n");
+}
 
 void mon_stats_print(const struct mon_vm *vm)
 {
@@ -36,4 +76,6 @@ void mon_stats_print(const struct mon_vm *vm)
             PRIu64 " bytes, stdin %" PRIu64 " bytes\n",
             s->console_out_bytes[0], s->console_out_bytes[1],
             s->console_in_bytes);
+    if (vm->guest_counters_gpa != 0)
+        print_guest(vm);
 }

@@ -139,7 +139,12 @@ struct lunik_boot_info {
     uint32_t net_ipv4_addr;
     uint32_t net_ipv4_netmask;
     uint32_t net_ipv4_gateway;
+    uint32_t flags;             /* LUNIK_BOOT_* bits */
 };
+
+/* Bits of lunik_boot_info.flags. */
+#define LUNIK_BOOT_STATS 0x1u   /* `lunik run --stats`: the guest may hand
+                                   over its counters (LUNIK_HC_STATS) */
 
 enum lunik_hypercall {
     LUNIK_HC_WAIT = 0,          /* block until a device notification or a
@@ -149,6 +154,7 @@ enum lunik_hypercall {
     LUNIK_HC_ABORT = 3,         /* end the VM after a guest fault */
     LUNIK_HC_SET_TLS = 4,       /* set the FS base (the TLS pointer) */
     LUNIK_HC_SYSCALL_ENTRY = 5, /* where `syscall` lands on kvm_pvm */
+    LUNIK_HC_STATS = 6,         /* where the guest keeps its counters */
     LUNIK_HC_COUNT
 };
 
@@ -223,6 +229,30 @@ struct lunik_hc_set_tls {
 struct lunik_hc_syscall_entry {
     uint64_t entry;             /* IN: guest virtual address of the entry */
     uint64_t fmask;             /* IN: RFLAGS bits `syscall` clears */
+};
+
+/* Slots of lunik_guest_counters.syscalls: one per Linux x86_64 system-call
+ * number below LUNIK_GUEST_NSYSCALLS - 1; the last slot counts the rest. */
+#define LUNIK_GUEST_NSYSCALLS 512
+
+/*
+ * The guest's own counters, in guest memory, updated by the guest as it
+ * runs: what the monitor cannot see because it causes no VM exit (on
+ * kvm_pvm a system call is a trap into the host kernel all the same).
+ */
+struct lunik_guest_counters {
+    uint64_t syscalls[LUNIK_GUEST_NSYSCALLS]; /* system calls by number */
+};
+
+/*
+ * LUNIK_HC_STATS: the guest's counters live at counters_gpa from now on.
+ * Made once at boot, and only when the boot info has LUNIK_BOOT_STATS.
+ * The monitor checks that the struct lies inside guest memory (else the
+ * VM stops) and prints it with its own counters when the run ends
+ * (`lunik run --stats`), however it ends.
+ */
+struct lunik_hc_stats {
+    uint64_t counters_gpa;      /* IN: GPA of a struct lunik_guest_counters */
 };
 
 #endif /* __ASSEMBLER__ */
