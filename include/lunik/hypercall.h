@@ -90,8 +90,10 @@
 /*
  * virtio-mmio devices (virtio.h), in the 2 MiB page after the hypercall
  * page's first 4 KiB, VIRTIO_MMIO_SLOT (0x200) bytes each, with no memory
- * behind them: every register access is a KVM_EXIT_MMIO. The slots are
- * fixed: console 0 (stdin, stdout), console 1 (stderr), the NIC.
+ * behind them: every register read and every QueueNotify write is a
+ * KVM_EXIT_MMIO; other register writes may be batched by KVM (coalesced
+ * MMIO) and served, in order, at the next exit. The slots are fixed:
+ * console 0 (stdin, stdout), console 1 (stderr), the NIC.
  */
 #define LUNIK_VIRTIO_MMIO_GPA     (LUNIK_HYPERCALL_GPA + 0x1000)
 #define LUNIK_VIRTIO_MMIO_ADDR(i) (LUNIK_VIRTIO_MMIO_GPA + 0x200 * (i))
