@@ -608,10 +608,20 @@ static long dispatch_other(unsigned nr, const long *args)
     }
 }
 
+static unsigned slot(unsigned nr)
+{
+    return nr < LUNIK_GUEST_NSYSCALLS ? nr : LUNIK_GUEST_NSYSCALLS - 1;
+}
+
 long guest_sys_dispatch(unsigned nr, const long args[6])
 {
-    sys_counters.syscalls[nr < LUNIK_GUEST_NSYSCALLS
-                          ? nr : LUNIK_GUEST_NSYSCALLS - 1]++;
+    sys_counters.syscalls[slot(nr)]++;
+    return dispatch_files(nr, args);
+}
+
+long guest_sys_call(unsigned nr, const long args[6])
+{
+    sys_counters.direct[slot(nr)]++;
     return dispatch_files(nr, args);
 }
 

@@ -18,37 +18,46 @@ static const char *const syscall_names[] = {
 };
 #define NSYSCALL_NAMES (sizeof syscall_names / sizeof syscall_names[0])
 
-/* The guest's system calls (LUNIK_HC_STATS), most frequent first. The
- * counters are guest memory: only numbers, read once each. */
-static void print_guest(const struct mon_vm *vm)
+/* One line of the guest's counts by call number, most frequent first
+ * (c is a copy; it is consumed). */
+static void print_calls(const char *what, uint64_t *c)
 {
-    struct lunik_guest_counters c;
     uint64_t total = 0;
     int printed = 0;
 
-    memcpy(&c, vm->mem + vm->guest_counters_gpa, sizeof c);
     for (int i = 0; i < LUNIK_GUEST_NSYSCALLS; i++)
-        total += c.syscalls[i];
-    fprintf(stderr, "lunik: stats: guest system calls %" PRIu64, total);
+        total += c[i];
+    fprintf(stderr, "lunik: stats: %s %" PRIu64, what, total);
     for (;;) {
         int best = -1;
         for (int i = 0; i < LUNIK_GUEST_NSYSCALLS; i++)
-            if (c.syscalls[i] > 0 &&
-                (best < 0 || c.syscalls[i] > c.syscalls[best]))
+            if (c[i] > 0 && (best < 0 || c[i] > c[best]))
                 best = i;
         if (best < 0)
             break;
         if (best < LUNIK_GUEST_NSYSCALLS - 1 &&
             (size_t)best < NSYSCALL_NAMES && syscall_names[best] != NULL)
             fprintf(stderr, "%s %s %" PRIu64, printed ? "," : ":",
-                    syscall_names[best], c.syscalls[best]);
+                    syscall_names[best], c[best]);
         else
             fprintf(stderr, "%s #%d %" PRIu64, printed ? "," : ":", best,
-                    c.syscalls[best]);
-        c.syscalls[best] = 0;
+                    c[best]);
+        c[best] = 0;
         printed++;
     }
     fprintf(stderr, "\n");
+}
+
+/* The guest's counters (LUNIK_HC_STATS): guest memory, so only numbers,
+ * copied once. */
+static void print_guest(const struct mon_vm *vm)
+{
+    struct lunik_guest_counters c;
+
+    memcpy(&c, vm->mem + vm->guest_counters_gpa, sizeof c);
+    print_calls("guest system calls (traps)", c.syscalls);
+    print_calls("guest calls served without a trap (vDSO, memory)",
+                c.direct);
 }
 
 void mon_stats_print(const struct mon_vm *vm)
@@ -57,9 +66,10 @@ void mon_stats_print(const struct mon_vm *vm)
 
     fprintf(stderr, "lunik: stats: vm exits %" PRIu64 ": hypercall %" PRIu64
             ", virtio notify %" PRIu64 ", virtio register %" PRIu64
-            ", interrupted %" PRIu64 ", other %" PRIu64 "\n", s->exits,
+            ", interrupted %" PRIu64 ", other %" PRIu64 "; register writes "
+            "batched without an exit %" PRIu64 "\n", s->exits,
             s->exits_hypercall, s->exits_notify, s->exits_register,
-            s->exits_intr, s->exits_other);
+            s->exits_intr, s->exits_other, s->register_writes_batched);
     fprintf(stderr, "lunik: stats: hypercalls:");
     for (int i = 0; i < LUNIK_HC_COUNT; i++)
         fprintf(stderr, " %s %" PRIu64 "%s", hc_names[i], s->hypercalls[i],

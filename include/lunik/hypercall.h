@@ -244,6 +244,9 @@ struct lunik_hc_syscall_entry {
  */
 struct lunik_guest_counters {
     uint64_t syscalls[LUNIK_GUEST_NSYSCALLS]; /* system calls by number */
+    uint64_t direct[LUNIK_GUEST_NSYSCALLS];   /* the same calls made by a
+                                                 plain call, without a trap
+                                                 (vDSO clock, memory calls) */
 };
 
 /*
