@@ -3,7 +3,7 @@
 
 GUEST_SRCS += guest/entry.S guest/exceptions.S guest/cpu.c guest/boot.c \
     guest/platform.c guest/mem.c guest/fd.c guest/sys.c guest/main.c \
-    guest/vdso.c guest/memcalls.c \
+    guest/vdso.c guest/memcalls.c guest/string.c \
     guest/virtio/virtq.c guest/virtio/mmio.c guest/virtio/console.c \
     guest/virtio/net.c
 
@@ -26,6 +26,9 @@ $(GUEST_GEN)/syscall_names.h: $(UNISTD_64) guest/build.mk
 # Lua's print() does not flush stdout in the guest (guest/lua_guest.h).
 $(GUEST_LUA_OBJS): GUEST_CFLAGS += -include guest/lua_guest.h
 $(GUEST_LUA_OBJS): guest/lua_guest.h
+
+# The guest's memcpy/memmove/memset must not become calls to themselves.
+$(B)/guest/guest/string.o: GUEST_CFLAGS += -fno-tree-loop-distribute-patterns
 
 # CPU set-up and fault handlers use no SSE registers (as a kernel would):
 # they run first, and while reporting a fault the SSE state is unknown.
