@@ -182,6 +182,11 @@ int mon_devices_mmio(struct mon_vm *vm);
  */
 void mon_devices_drain(struct mon_vm *vm);
 
+/* mon_kvm_stats_print: the vCPU's nonzero cumulative KVM statistics
+ * (KVM_GET_STATS_FD) on one line "lunik: stats: kvm vcpu: ..."; nothing
+ * where the kernel has none (kvmstats.c). */
+void mon_kvm_stats_print(const struct mon_vm *vm);
+
 /* mon_stats_print: the counters on stderr, a few lines "lunik: stats:". */
 void mon_stats_print(const struct mon_vm *vm);
 

@@ -88,4 +88,5 @@ void mon_stats_print(const struct mon_vm *vm)
             s->console_in_bytes);
     if (vm->guest_counters_gpa != 0)
         print_guest(vm);
+    mon_kvm_stats_print(vm);
 }
