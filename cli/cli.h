@@ -107,7 +107,36 @@ struct cli_options {
     int mac_given;              /* --mac was given */
     const char *ip_arg;         /* --ip as typed, or NULL */
     const char *budget;         /* --budget seconds as typed, or NULL */
+    int detach;                 /* -d */
+    const char *name;           /* --name, or NULL */
+    const char **env;           /* -e KEY=VAL and --env-file lines */
+    size_t env_count;
 };
+
+/*
+ * cli_instance_name_ok: is name an instance name: 1..64 of [A-Za-z0-9_.-],
+ * not starting with '.' or '-'?
+ */
+int cli_instance_name_ok(const char *name);
+
+/*
+ * cli_instance_detach: `run -d` (instances.c): fork; the caller's side
+ * waits until the instance runs, prints its name (--name, or a generated
+ * lunik-XXXXXX) and returns 0; the instance's side starts a session, sends
+ * stdout and stderr to the instance's log, records its state and returns
+ * -1 (go on and run). A name already running, or state that cannot be
+ * written: one line and an exit code.
+ */
+int cli_instance_detach(const struct cli_options *opt, const char *target);
+
+/* cli_instance_done: the instance ends: remove its state (its log stays). */
+void cli_instance_done(void);
+
+/* `lunik ps`, `lunik logs [-f] NAME`, `lunik stop [-t S] NAME`
+ * (instances.c, as docker's commands of the same names). */
+int cli_cmd_ps(int argc, char **argv);
+int cli_cmd_logs(int argc, char **argv);
+int cli_cmd_stop(int argc, char **argv);
 
 #define CLI_DEFAULT_MEM (32ull << 20)   /* bytes */
 

@@ -34,7 +34,8 @@ static const char cli_build_help[] =
 
 static const char cli_run_help[] =
     "lunik run app.lua|app.img [--mem SIZE] [--target kvm|hosted|auto]\n"
-    "          [--stats]"
+    "          [--budget S] [--stats] [-d] [--name NAME]\n"
+    "          [-e KEY=VAL]... [--env-file FILE]\n"
     "          [--net user|tap:NAME|none]"
     " [-p [HOSTADDR:]HOSTPORT:GUESTPORT]...\n"
     "          [--ip ADDR/PREFIX[,GATEWAY]] [--mac MAC]\n"
@@ -47,9 +48,16 @@ static const char cli_run_help[] =
     "      --target T   kvm: a KVM virtual machine; hosted: this Linux\n"
     "                   process; auto (default): kvm when /dev/kvm opens,\n"
     "                   else hosted\n"
-    "      --stats      at exit, print counters on stderr: VM exits by\n"
-    "                   reason, hypercalls, device notifications, frames\n"
-    "                   and bytes each way (kvm); frames and bytes (hosted)\n"
+    "      --budget S   seconds a handler run may take before it yields\n"
+    "                   (default 1; lunik.budget); over it, it is stopped\n"
+    "      --stats      at exit, print lunik.stats() on stderr, and on kvm\n"
+    "                   VM exits by reason, hypercalls, device\n"
+    "                   notifications, frames and bytes each way\n"
+    "      -e KEY=VAL   os.getenv(\"KEY\") is VAL (repeatable)\n"
+    "      --env-file F KEY=VAL lines of F (# comments, blank lines)\n"
+    "      -d           detach: print the instance's name once it runs and\n"
+    "                   return; its output goes to `lunik logs NAME`\n"
+    "      --name NAME  the instance's name (default: lunik-XXXXXX)\n"
     "    Network (the program gets one NIC, the same on both targets):\n"
     "      --net user   user-mode networking (libslirp), no root needed:\n"
     "                   network 10.0.2.0/24, the host as gateway 10.0.2.2,\n"
@@ -76,6 +84,17 @@ static const char cli_run_help[] =
     "    A network that cannot start (no such tap interface, a host port\n"
     "    in use) ends lunik with status 71 before the program runs.\n";
 
+static const char cli_instances_help[] =
+    "lunik ps\n"
+    "    List the running detached instances: name, pid, target, image,\n"
+    "    ports, uptime, memory (RSS).\n"
+    "lunik logs [-f] NAME\n"
+    "    Print the instance's stdout and stderr; -f: follow until it ends.\n"
+    "lunik stop [-t SECONDS] NAME\n"
+    "    Ask the instance to stop (SIGTERM: its \"shutdown\" event), wait\n"
+    "    up to SECONDS (default 10), then kill it.\n"
+    "    State and logs live in $XDG_RUNTIME_DIR/lunik (root: /run/lunik).\n";
+
 static const char cli_inspect_help[] =
     "lunik inspect app.img\n"
     "    Check an image fully and list its kernel, checksums and bundled\n"
@@ -99,10 +118,11 @@ static void cli_print_help(void)
 {
     printf("Usage: lunik COMMAND [OPTIONS]\n"
            "Run Lua 5.4 handler programs as KVM unikernels or as Linux "
-           "processes.\n\n%s\n%s\n%s\n"
+           "processes.\n\n%s\n%s\n%s\n%s\n"
            "lunik help [COMMAND] | lunik COMMAND --help | lunik --help\n"
            "lunik --version\n\n%s",
-           cli_build_help, cli_run_help, cli_inspect_help, cli_exit_help);
+           cli_build_help, cli_run_help, cli_instances_help,
+           cli_inspect_help, cli_exit_help);
 }
 
 /* cli_kvm_why: why /dev/kvm cannot be used (lunik_kvm_available said no),
@@ -125,8 +145,10 @@ static void cli_kvm_why(char *why, size_t n)
 }
 
 /* cli_start: run cfg on the chosen target; its exit status. */
-static int cli_start(const char *target, struct lunik_run_config *cfg)
+static int cli_start(const struct cli_options *opt,
+                     struct lunik_run_config *cfg)
 {
+    const char *target = opt->target;
     int kvm = strcmp(target, "kvm") == 0;
     if (strcmp(target, "auto") == 0)
         kvm = lunik_kvm_available();
@@ -136,8 +158,16 @@ static int cli_start(const char *target, struct lunik_run_config *cfg)
         return cli_fail(LUNIK_EXIT_OSERR, "KVM is not available: "
                         "/dev/kvm: %s", why);
     }
+    if (opt->detach) {
+        int r = cli_instance_detach(opt, kvm ? "kvm" : "hosted");
+        if (r >= 0)
+            return r;                       /* the caller: it runs */
+    }
     fflush(stdout);
-    return kvm ? lunik_kvm_run(cfg) : lunik_hosted_run(cfg);
+    int r = kvm ? lunik_kvm_run(cfg) : lunik_hosted_run(cfg);
+    if (opt->detach)
+        cli_instance_done();
+    return r;
 }
 
 /* The kernel and bundle of one run or build, and what owns their memory. */
@@ -249,6 +279,8 @@ static int cli_cmd_build(int argc, char **argv)
 struct cli_argv {
     char **argv;
     char *heap, *budget;
+    char **env;                     /* "lunik.env=K=V" for each -e */
+    size_t nenv;
 };
 
 /*
@@ -278,9 +310,19 @@ static void cli_runtime_argv(const struct cli_options *opt, char *app,
         av->budget = cli_xmalloc(len);
         snprintf(av->budget, len, "lunik.budget=%s", opt->budget);
     }
-    av->argv = cli_xmalloc(sizeof(char *) * (size_t)(opt->argc + 6));
+    av->nenv = opt->env_count;
+    av->env = cli_xmalloc(sizeof(char *) * (opt->env_count + 1));
+    for (size_t i = 0; i < opt->env_count; i++) {
+        size_t len = strlen(opt->env[i]) + 16;
+        av->env[i] = cli_xmalloc(len);
+        snprintf(av->env[i], len, "lunik.env=%s", opt->env[i]);
+    }
+    av->argv = cli_xmalloc(sizeof(char *) *
+                           ((size_t)opt->argc + opt->env_count + 6));
     av->argv[n++] = app;
     av->argv[n++] = av->heap;
+    for (size_t i = 0; i < opt->env_count; i++)
+        av->argv[n++] = av->env[i];
     if (av->budget)
         av->argv[n++] = av->budget;
     if (opt->stats)
@@ -295,6 +337,9 @@ static void cli_runtime_argv(const struct cli_options *opt, char *app,
 
 static void cli_free_argv(struct cli_argv *av)
 {
+    for (size_t i = 0; i < av->nenv; i++)
+        free(av->env[i]);
+    free(av->env);
     free(av->argv);
     free(av->heap);
     free(av->budget);
@@ -320,7 +365,7 @@ static int cli_run_image(const struct cli_options *opt,
         .stats = opt->stats};
     struct cli_argv av;
     cli_runtime_argv(opt, img.main_path + strlen("/app/"), &cfg, &av);
-    rc = cli_start(opt->target, &cfg);
+    rc = cli_start(opt, &cfg);
     cli_free_argv(&av);
     free(img.main_path);
     return rc;
@@ -341,7 +386,7 @@ static int cli_run_lua(const struct cli_options *opt,
             .stats = opt->stats};
         struct cli_argv av;
         cli_runtime_argv(opt, p.main_rel, &cfg, &av);
-        rc = cli_start(opt->target, &cfg);
+        rc = cli_start(opt, &cfg);
         cli_free_argv(&av);
     }
     cli_free_payload(&p);
@@ -405,6 +450,9 @@ static int cli_cmd_help(int argc, char **argv)
         fputs(cli_run_help, stdout);
     else if (strcmp(argv[0], "inspect") == 0)
         fputs(cli_inspect_help, stdout);
+    else if (strcmp(argv[0], "ps") == 0 || strcmp(argv[0], "logs") == 0 ||
+             strcmp(argv[0], "stop") == 0)
+        fputs(cli_instances_help, stdout);
     else
         return cli_usage("help: unknown command '%s'.", argv[0]);
     return 0;
@@ -421,6 +469,12 @@ int main(int argc, char **argv)
         return cli_cmd_run(argc - 2, argv + 2);
     if (strcmp(cmd, "inspect") == 0)
         return cli_cmd_inspect(argc - 2, argv + 2);
+    if (strcmp(cmd, "ps") == 0)
+        return cli_cmd_ps(argc - 2, argv + 2);
+    if (strcmp(cmd, "logs") == 0)
+        return cli_cmd_logs(argc - 2, argv + 2);
+    if (strcmp(cmd, "stop") == 0)
+        return cli_cmd_stop(argc - 2, argv + 2);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
         strcmp(cmd, "-h") == 0)
         return cli_cmd_help(argc - 2, argv + 2);

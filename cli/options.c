@@ -1,5 +1,7 @@
 /* options.c: options of `lunik build` and `lunik run`; memory sizes. */
 #include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -8,7 +10,8 @@
 #include "cli.h"
 
 enum cli_opt_id { OPT_I, OPT_FILE, OPT_O, OPT_V, OPT_KERNEL, OPT_MEM,
-                  OPT_TARGET, OPT_HELP, OPT_NET, OPT_BUDGET, OPT_STATS };
+                  OPT_TARGET, OPT_HELP, OPT_NET, OPT_BUDGET, OPT_STATS,
+                  OPT_DETACH, OPT_NAME, OPT_ENV, OPT_ENV_FILE };
 
 #define FOR_BUILD 0x1u
 #define FOR_RUN   0x2u
@@ -30,6 +33,12 @@ static const struct cli_optdef cli_optdefs[] = {
     {"--output", 1, FOR_BUILD, OPT_O},
     {"--mem", 1, FOR_RUN, OPT_MEM},
     {"--budget", 1, FOR_RUN, OPT_BUDGET},
+    {"-d", 0, FOR_RUN, OPT_DETACH},
+    {"--detach", 0, FOR_RUN, OPT_DETACH},
+    {"--name", 1, FOR_RUN, OPT_NAME},
+    {"-e", 1, FOR_RUN, OPT_ENV},
+    {"--env", 1, FOR_RUN, OPT_ENV},
+    {"--env-file", 1, FOR_RUN, OPT_ENV_FILE},
     {"--stats", 0, FOR_RUN, OPT_STATS},
     {"--target", 1, FOR_RUN, OPT_TARGET},
     {"--net", 1, FOR_RUN, OPT_NET},
@@ -99,6 +108,47 @@ static const struct cli_optdef *cli_match_option(const char *arg,
     return NULL;
 }
 
+/* Add one KEY=VALUE (KEY a C identifier, as a shell variable). */
+static int cli_env_add(struct cli_options *opt, const char *kv,
+                       const char *from)
+{
+    const char *eq = strchr(kv, '=');
+    int ok = eq != NULL && eq != kv &&
+             !(kv[0] >= '0' && kv[0] <= '9');
+    for (const char *c = kv; ok && c < eq; c++)
+        ok = *c == '_' || (*c >= 'a' && *c <= 'z') ||
+             (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9');
+    if (!ok)
+        return cli_usage("run: %s '%s' is not KEY=VALUE.", from, kv);
+    opt->env = cli_xrealloc(opt->env, (opt->env_count + 1) *
+                            sizeof *opt->env);
+    opt->env[opt->env_count++] = cli_xstrdup(kv);
+    return 0;
+}
+
+/* --env-file F: KEY=VALUE lines; blank lines and # comments skipped. */
+static int cli_env_file(struct cli_options *opt, const char *path)
+{
+    char line[4096];
+    FILE *f = fopen(path, "r");
+
+    if (f == NULL)
+        return cli_fail(LUNIK_EXIT_NOINPUT, "--env-file %s: %s", path,
+                        strerror(errno));
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '\0' || line[0] == '#')
+            continue;
+        int rc = cli_env_add(opt, line, "--env-file line");
+        if (rc != 0) {
+            fclose(f);
+            return rc;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
 static int cli_apply_option(const char *command, const struct cli_optdef *d,
                             const char *value, struct cli_options *opt)
 {
@@ -147,6 +197,19 @@ static int cli_apply_option(const char *command, const struct cli_optdef *d,
     case OPT_STATS:
         opt->stats = 1;
         break;
+    case OPT_DETACH:
+        opt->detach = 1;
+        break;
+    case OPT_NAME:
+        if (!cli_instance_name_ok(value))
+            return cli_usage("%s: --name '%s' is not a name (1..64 of "
+                             "A-Z a-z 0-9 _ . -).", command, value);
+        opt->name = value;
+        break;
+    case OPT_ENV:
+        return cli_env_add(opt, value, "-e");
+    case OPT_ENV_FILE:
+        return cli_env_file(opt, value);
     }
     return 0;
 }
@@ -207,4 +270,9 @@ void cli_free_options(struct cli_options *opt)
     free(opt->includes);
     free(opt->files);
     opt->includes = opt->files = NULL;
+    for (size_t i = 0; i < opt->env_count; i++)
+        free((char *)opt->env[i]);
+    free(opt->env);
+    opt->env = NULL;
+    opt->env_count = 0;
 }

@@ -2,8 +2,8 @@
 # and the misbehaving test kernels.
 
 GUEST_SRCS += guest/entry.S guest/exceptions.S guest/cpu.c guest/boot.c \
-    guest/platform.c guest/mem.c guest/fd.c guest/sys.c guest/main.c \
-    guest/vdso.c guest/memcalls.c guest/string.c \
+    guest/platform.c guest/upcall.c guest/upcall_entry.S guest/mem.c guest/fd.c \
+    guest/sys.c guest/main.c guest/vdso.c guest/memcalls.c guest/string.c \
     guest/virtio/virtq.c guest/virtio/mmio.c guest/virtio/console.c \
     guest/virtio/net.c
 

@@ -138,6 +138,8 @@ static uint32_t ready_now(uint32_t events)
  * buffered output and held-back frames, ask for a notification on each
  * queue waited for, look once more, then wait in the monitor.
  */
+static int shutdown_pending;     /* the monitor reported a shutdown */
+
 uint32_t plat_yield(uint64_t deadline_ns, uint32_t events)
 {
     uint32_t ready;
@@ -147,10 +149,16 @@ uint32_t plat_yield(uint64_t deadline_ns, uint32_t events)
     for (;;) {
         struct lunik_hc_wait w = { .deadline_ns = deadline_ns };
         ready = ready_now(events);
+        if (shutdown_pending && (events & PLAT_READY_SHUTDOWN)) {
+            shutdown_pending = 0;
+            ready |= PLAT_READY_SHUTDOWN;
+        }
         if (ready != 0 || plat_clock_monotonic() >= deadline_ns)
             break;
         guest_hypercall(LUNIK_HC_WAIT, &w);
         clock_sync(w.monotonic_ns, w.wall_ns);
+        if (w.shutdown)
+            shutdown_pending = 1;           /* kept until asked for */
     }
     if (events & PLAT_READY_CONSOLE)
         gv_console_quiet();

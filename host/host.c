@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,8 +15,36 @@ static int stdin_ended;        /* EOF, error or no stdin: nothing more comes */
 static int stdin_done;         /* host_console_read() has returned -1 */
 static struct host_pollset wait_ps;     /* host_wait()'s descriptors */
 
+/* SIGTERM: a shutdown request, as `lunik stop` and docker stop send it. */
+static volatile sig_atomic_t shutdown_requested;
+
+static void on_sigterm(int sig)
+{
+    (void)sig;
+    shutdown_requested = 1;
+}
+
+int host_shutdown_take(void)
+{
+    if (!shutdown_requested)
+        return 0;
+    shutdown_requested = 0;
+    return 1;
+}
+
+int host_shutdown_pending(void)
+{
+    return shutdown_requested != 0;
+}
+
 int host_init(void)
 {
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigterm;             /* no SA_RESTART: ppoll ends */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (fcntl(0, F_GETFL) < 0)
         stdin_ended = 1;                /* no stdin at all */
@@ -117,6 +146,9 @@ uint32_t host_wait(uint64_t timeout_ns, uint32_t events)
         uint64_t now, wait_ns;
         struct timespec ts;
         int in = -1, r;
+
+        if ((events & HOST_READY_SHUTDOWN) && host_shutdown_take())
+            ready |= HOST_READY_SHUTDOWN;
 
         if (console && stdin_ended)
             ready |= HOST_READY_CONSOLE;    /* the end is an event too */

@@ -39,8 +39,18 @@ long host_console_read(void *p, size_t n);
 int host_console_isatty(int stream);
 
 /* Ready bits returned by host_wait(); equal to PLAT_READY_* in platform.h. */
-#define HOST_READY_CONSOLE 0x1u
-#define HOST_READY_NET     0x2u
+#define HOST_READY_CONSOLE  0x1u
+#define HOST_READY_NET      0x2u
+#define HOST_READY_SHUTDOWN 0x4u
+
+/*
+ * host_shutdown_take: 1 once per SIGTERM the process received (host_init
+ * installs the handler; a shutdown request, as `lunik stop` or `docker
+ * stop` send it), then 0 until the next. host_shutdown_pending: the same,
+ * without taking it. Async-signal-safe.
+ */
+int host_shutdown_take(void);
+int host_shutdown_pending(void);
 
 /*
  * host_wait: block until one of `events` (HOST_READY_* bits) is ready or
@@ -51,6 +61,8 @@ int host_console_isatty(int stream);
  * The console is ready while stdin has input, and once more when it has
  * ended until host_console_read() has returned -1; a stdin poll(2) always
  * reports readable (a regular file, /dev/null) is always ready until then.
+ * HOST_READY_SHUTDOWN is ready once per SIGTERM (host_shutdown_take); the
+ * signal also ends a wait at once.
  * The NIC (HOST_READY_NET) is ready while a frame waits for
  * host_net_recv(). Whatever `events` holds, a user-mode NIC's sockets and
  * timers are served during the wait (slirp_pollfds_fill/_poll), so

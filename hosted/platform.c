@@ -35,8 +35,8 @@ uint32_t plat_yield(uint64_t deadline_ns, uint32_t events)
         uint64_t now = host_clock_monotonic();
         timeout = deadline_ns > now ? deadline_ns - now : 0;
     }
-    return host_wait(timeout,
-                     events & (HOST_READY_CONSOLE | HOST_READY_NET));
+    return host_wait(timeout, events & (HOST_READY_CONSOLE | HOST_READY_NET |
+                                        HOST_READY_SHUTDOWN));
 }
 
 /* exit(3), so that the lunik command's own exit handlers run too. */

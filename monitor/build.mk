@@ -2,7 +2,7 @@
 HOST_SRCS += monitor/vm.c monitor/layout.c monitor/hypercall.c monitor/run.c \
     monitor/devices.c monitor/virtq.c monitor/virtio_mmio.c \
     monitor/virtio_console.c monitor/virtio_net.c monitor/stats.c \
-    monitor/kvmstats.c
+    monitor/upcall.c monitor/kvmstats.c
 HOST_LDLIBS += -lpthread
 
 # The monitor includes the shared back ends as "host/host.h".

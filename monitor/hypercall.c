@@ -44,7 +44,13 @@ static int hc_wait(struct mon_vm *vm, uint64_t gpa)
         return LUNIK_EXIT_GUEST;
     deadline = w->deadline_ns;
     w->notified = 0;
+    w->shutdown = 0;
+    __atomic_store_n(&vm->upcall.in_wait, 1, __ATOMIC_SEQ_CST);
     for (;;) {
+        if (host_shutdown_take()) {
+            w->shutdown = 1;
+            break;
+        }
         now = host_clock_monotonic();
         if (deadline != UINT64_MAX) {
             uint64_t left = deadline > now ? deadline - now : 0;
@@ -61,6 +67,7 @@ static int hc_wait(struct mon_vm *vm, uint64_t gpa)
             __atomic_load_n(&vm->stop_status, __ATOMIC_SEQ_CST) >= 0)
             break;
     }
+    __atomic_store_n(&vm->upcall.in_wait, 0, __ATOMIC_SEQ_CST);
     if (w->notified)
         vm->stats.waits_notified++;
     w->monotonic_ns = host_clock_monotonic();
@@ -186,6 +193,16 @@ static int hc_set_tls(struct mon_vm *vm, uint64_t gpa)
 #define MSR_LSTAR 0xc0000082u
 #define MSR_FMASK 0xc0000084u
 
+static int hc_upcall(struct mon_vm *vm, uint64_t gpa)
+{
+    struct lunik_hc_upcall *u =
+        HC_ARGS(vm, gpa, struct lunik_hc_upcall, "upcall arguments");
+
+    if (u == NULL || mon_upcall_setup(vm, u->entry, u->deadline_gpa) != 0)
+        return LUNIK_EXIT_GUEST;
+    return -1;
+}
+
 static int hc_syscall_entry(struct mon_vm *vm, uint64_t gpa)
 {
     struct lunik_hc_syscall_entry *e = HC_ARGS(
@@ -233,6 +250,7 @@ int mon_hypercall(struct mon_vm *vm)
         [LUNIK_HC_EXIT] = hc_exit, [LUNIK_HC_ABORT] = hc_abort,
         [LUNIK_HC_SET_TLS] = hc_set_tls,
         [LUNIK_HC_SYSCALL_ENTRY] = hc_syscall_entry,
+        [LUNIK_HC_UPCALL] = hc_upcall,
         [LUNIK_HC_STATS] = hc_stats,
     };
     struct kvm_run *run = vm->run;

@@ -37,6 +37,17 @@ struct mon_stats {
     uint64_t net_rx_frames, net_rx_bytes;
     uint64_t console_out_bytes[2];      /* stdout, stderr */
     uint64_t console_in_bytes;
+    uint64_t upcalls;                   /* deadline upcalls entered */
+};
+
+/* The guest's deadline timer (upcall.c). */
+struct mon_upcall {
+    uint64_t entry;                     /* guest address of the entry */
+    uint64_t *deadline;                 /* host address of the guest's word */
+    int pending;                        /* the watcher asked for an upcall */
+    int in_wait;                        /* the vCPU is in LUNIK_HC_WAIT */
+    int quit, started;
+    pthread_t thread;
 };
 
 /* One virtual machine. Guest memory is mem[0 .. mem_size), GPA 0 first. */
@@ -57,6 +68,7 @@ struct mon_vm {
     struct kvm_coalesced_mmio_ring *coalesced; /* in run's mapping; NULL:
                                            every register access exits */
     struct mon_stats stats;
+    struct mon_upcall upcall;
 };
 
 /* Where the kernel ELF's PT_LOAD segments land. */
@@ -130,6 +142,25 @@ void *mon_guest_ptr(const struct mon_vm *vm, uint64_t gpa, uint64_t len,
  * the guest's exit status, or LUNIK_EXIT_GUEST after printing the fault.
  */
 int mon_hypercall(struct mon_vm *vm);
+
+/*
+ * mon_upcall_setup: LUNIK_HC_UPCALL: remember the guest's upcall entry and
+ * deadline word (8-byte aligned, inside guest memory, else -1 after
+ * printing the guest error) and start the watcher thread. 0 otherwise.
+ */
+int mon_upcall_setup(struct mon_vm *vm, uint64_t entry,
+                     uint64_t deadline_gpa);
+
+/*
+ * mon_upcall_deliver: after KVM_RUN was interrupted: if the watcher asked
+ * for an upcall, write the frame below the guest's RSP and enter the
+ * upcall (hypercall.h LUNIK_HC_UPCALL). 0, or LUNIK_EXIT_OSERR after one
+ * line when the registers cannot be read or written.
+ */
+int mon_upcall_deliver(struct mon_vm *vm);
+
+/* mon_upcall_stop: end the watcher thread, if any. */
+void mon_upcall_stop(struct mon_vm *vm);
 
 /*
  * mon_vm_stop: end the run with status (the first caller wins): wake the

@@ -107,6 +107,8 @@ int mon_run_loop(struct mon_vm *vm)
         if (r < 0) {
             if (errno == EINTR || errno == EAGAIN) {
                 vm->stats.exits_intr++;
+                if ((r = mon_upcall_deliver(vm)) != 0)
+                    return r;
                 continue;
             }
             fprintf(stderr, "lunik: KVM_RUN failed: %s\n", strerror(errno));
@@ -140,9 +142,10 @@ static void install_kick(void)
     sigaction(SIGUSR1, &sa, NULL);
 }
 
-/* With --stats, SIGINT and SIGTERM end the run the way an exit does, so
- * the counters of a server stopped with ^C are printed (status 128 + n,
- * as a shell reports a signal). Only async-signal-safe calls follow. */
+/* With --stats, SIGINT ends the run the way an exit does, so the counters
+ * of a server stopped with ^C are printed (status 128 + n, as a shell
+ * reports a signal); SIGTERM is the program's shutdown event (host.c).
+ * Only async-signal-safe calls follow. */
 static struct mon_vm *stats_vm;
 
 static void on_stop_signal(int sig)
@@ -160,7 +163,6 @@ static void install_stop(struct mon_vm *vm)
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
 }
 
 /* Boot, run, then stop the devices (draining the console) and count. */
@@ -178,6 +180,7 @@ static int run_vm(struct mon_vm *vm, const struct lunik_run_config *cfg,
         r = mon_vm_start_cpu(vm);
     if (r == 0)
         r = mon_run_loop(vm);
+    mon_upcall_stop(vm);
     mon_devices_stop(vm);
     if (cfg->stats)
         mon_stats_print(vm);

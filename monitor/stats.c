@@ -9,7 +9,9 @@ static const char *const hc_names[LUNIK_HC_COUNT] = {
     [LUNIK_HC_WAIT] = "wait", [LUNIK_HC_CLOCK] = "clock",
     [LUNIK_HC_EXIT] = "exit", [LUNIK_HC_ABORT] = "abort",
     [LUNIK_HC_SET_TLS] = "set_tls",
-    [LUNIK_HC_SYSCALL_ENTRY] = "syscall_entry", [LUNIK_HC_STATS] = "stats",
+    [LUNIK_HC_SYSCALL_ENTRY] = "syscall_entry",
+    [LUNIK_HC_UPCALL] = "upcall",
+    [LUNIK_HC_STATS] = "stats",
 };
 
 /* Generated from asm/unistd_64.h by guest/build.mk: [nr] = "name", ... */
@@ -86,6 +88,8 @@ void mon_stats_print(const struct mon_vm *vm)
             PRIu64 " bytes, stdin %" PRIu64 " bytes\n",
             s->console_out_bytes[0], s->console_out_bytes[1],
             s->console_in_bytes);
+    fprintf(stderr, "lunik: stats: deadline upcalls %" PRIu64 "\n",
+            s->upcalls);
     if (vm->guest_counters_gpa != 0)
         print_guest(vm);
     mon_kvm_stats_print(vm);

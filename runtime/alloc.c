@@ -26,6 +26,14 @@ struct rt_free_block {
 static struct rt_free_block *free_list[RT_ALLOC_CLASSES];
 static char *chunk_next, *chunk_end;    /* the unused end of the last chunk */
 
+/* What the Lua heap has from the C library: its chunks and its large
+ * blocks (small blocks stay in their class once freed), and the most it
+ * may have. Small blocks cost no accounting; a new chunk and every large
+ * block are checked against the limit. */
+static size_t in_use;
+static size_t limit = (size_t)-1;
+static int reserve_on;                  /* rt_alloc_reserve */
+
 static size_t size_class(size_t n)
 {
     return (n - 1) / RT_ALLOC_GRAIN;
@@ -42,9 +50,12 @@ static void *small_alloc(size_t c)
         return b;
     }
     if ((size_t)(chunk_end - chunk_next) < size) {
+        if (RT_ALLOC_CHUNK > limit - in_use)
+            return NULL;
         char *chunk = malloc(RT_ALLOC_CHUNK);
         if (chunk == NULL)
             return NULL;
+        in_use += RT_ALLOC_CHUNK;
         /* The old chunk's tail is too small for this class: give it to
          * the classes that fit, largest first. */
         while (chunk_end - chunk_next >= RT_ALLOC_GRAIN) {
@@ -71,14 +82,71 @@ static void small_free(void *p, size_t c)
     free_list[c] = b;
 }
 
-static void *rt_alloc_block(void *ptr, size_t osize, size_t nsize);
 
-static size_t in_use;                   /* bytes Lua holds (its sizes) */
-static size_t limit = (size_t)-1;       /* most bytes it may hold */
+
+
+/* A large block of n bytes from the C library, if the limit and the
+ * guard (no large block for a handler over its budget) allow. */
+static void *large_alloc(size_t n)
+{
+    void *p;
+
+    if (n > limit - in_use || (n >= RT_GUARD_LARGE && !rt_guard_alloc_ok(n)))
+        return NULL;
+    if ((p = malloc(n)) != NULL)
+        in_use += n;
+    return p;
+}
+
+static void large_free(void *p, size_t n)
+{
+    free(p);
+    in_use -= n;
+}
+
+void *rt_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    int old_small = ptr != NULL && osize <= RT_ALLOC_SMALL_MAX;
+    void *n;
+
+    (void)ud;
+    if (nsize == 0) {
+        if (old_small)
+            small_free(ptr, size_class(osize));
+        else if (ptr != NULL)
+            large_free(ptr, osize);
+        return NULL;
+    }
+    if (ptr == NULL)
+        return nsize <= RT_ALLOC_SMALL_MAX ? small_alloc(size_class(nsize))
+                                           : large_alloc(nsize);
+    if (old_small && nsize <= RT_ALLOC_SMALL_MAX &&
+        size_class(osize) == size_class(nsize))
+        return ptr;
+    if (!old_small && nsize > RT_ALLOC_SMALL_MAX) {
+        if (nsize > osize && (nsize - osize > limit - in_use ||
+            (nsize >= RT_GUARD_LARGE && !rt_guard_alloc_ok(nsize))))
+            return NULL;
+        if ((n = realloc(ptr, nsize)) != NULL)
+            in_use = in_use - osize + nsize;
+        return n;
+    }
+    n = nsize <= RT_ALLOC_SMALL_MAX ? small_alloc(size_class(nsize))
+                                    : large_alloc(nsize);
+    if (n == NULL)
+        return NULL;
+    memcpy(n, ptr, osize < nsize ? osize : nsize);
+    if (old_small)
+        small_free(ptr, size_class(osize));
+    else
+        large_free(ptr, osize);
+    return n;
+}
 
 void rt_alloc_set_limit(size_t bytes)
 {
     limit = bytes ? bytes : (size_t)-1;
+    reserve_on = 0;
 }
 
 size_t rt_alloc_in_use(void)
@@ -91,64 +159,13 @@ size_t rt_alloc_limit(void)
     return limit == (size_t)-1 ? 0 : limit;
 }
 
-/* The block ptr (osize bytes, or a new one when ptr is NULL) becomes
- * nsize bytes: within the heap limit, and not a large one for a handler
- * over its budget (guard.c)? */
-static int rt_alloc_allowed(void *ptr, size_t osize, size_t nsize)
+void rt_alloc_reserve(int on)
 {
-    size_t old = ptr ? osize : 0;
-
-    if (nsize <= old)
-        return 1;
-    if (nsize - old > limit - in_use || in_use > limit)
-        return 0;
-    return rt_guard_alloc_ok(nsize);
-}
-
-void *rt_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    void *p = NULL;
-
-    (void)ud;
-    if (nsize != 0 && !rt_alloc_allowed(ptr, osize, nsize))
-        return NULL;
-    p = rt_alloc_block(ptr, osize, nsize);
-    if (nsize == 0 || p != NULL) {
-        in_use -= ptr ? osize : 0;
-        in_use += nsize;
+    if (on && !reserve_on && limit != (size_t)-1) {
+        limit += RT_ALLOC_RESERVE;
+        reserve_on = 1;
+    } else if (!on && reserve_on) {
+        limit -= RT_ALLOC_RESERVE;
+        reserve_on = 0;
     }
-    return p;
-}
-
-/* rt_alloc without the accounting. */
-static void *rt_alloc_block(void *ptr, size_t osize, size_t nsize)
-{
-    int old_small = ptr != NULL && osize <= RT_ALLOC_SMALL_MAX;
-    void *n;
-
-    if (nsize == 0) {
-        if (old_small)
-            small_free(ptr, size_class(osize));
-        else
-            free(ptr);
-        return NULL;
-    }
-    if (ptr == NULL)
-        return nsize <= RT_ALLOC_SMALL_MAX ? small_alloc(size_class(nsize))
-                                           : malloc(nsize);
-    if (old_small && nsize <= RT_ALLOC_SMALL_MAX &&
-        size_class(osize) == size_class(nsize))
-        return ptr;
-    if (!old_small && nsize > RT_ALLOC_SMALL_MAX)
-        return realloc(ptr, nsize);
-    n = nsize <= RT_ALLOC_SMALL_MAX ? small_alloc(size_class(nsize))
-                                    : malloc(nsize);
-    if (n == NULL)
-        return NULL;
-    memcpy(n, ptr, osize < nsize ? osize : nsize);
-    if (old_small)
-        small_free(ptr, size_class(osize));
-    else
-        free(ptr);
-    return n;
 }

@@ -28,6 +28,15 @@ size_t rt_alloc_in_use(void);
 /* rt_alloc_limit: the limit set, in bytes (0 = none). */
 size_t rt_alloc_limit(void);
 
+/*
+ * rt_alloc_reserve: with on, the limit grows by RT_ALLOC_RESERVE bytes
+ * until called with 0: after a handler ran out of heap, its memory is
+ * still referenced until the runtime has reported the error (traceback,
+ * 503), which needs a little.
+ */
+#define RT_ALLOC_RESERVE (1024 * 1024)
+void rt_alloc_reserve(int on);
+
 #define RT_ALLOC_SMALL_MAX 256
 
 #endif

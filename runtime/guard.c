@@ -12,19 +12,30 @@
 
 /*
  * One handler run is armed at a time (the scheduler resumes one coroutine
- * at a time): deadline_ns is when it must have yielded (0: none armed),
- * budget_s its budget for the message. Once the deadline has passed,
- * `expired` stays set until the next arm(): every hook call in that
- * coroutine raises the budget error again, one VM instruction apart, so a
- * handler that catches it with pcall cannot keep running.
+ * at a time; a nested resume saves the outer run on `saved`): deadline_ns
+ * is when it must have yielded (0: none armed), budget_s its budget for
+ * the message, `running` the Lua thread executing now (the armed
+ * coroutine, or a coroutine it resumed: coroutine.resume and wrap are
+ * wrapped to track it). No hook is set while a run is within budget, so
+ * it costs nothing: the target calls guard_on_deadline (plat_deadline, as
+ * a signal handler) when the deadline passes, which sets a count hook of 1
+ * on `running`; the hook raises the budget error. From then on `expired`
+ * stays set until the next arm(), and every VM instruction of the
+ * program's own code raises it again, so a handler catching it with pcall
+ * cannot go on.
  */
 struct rt_stats rt_stats;
-static uint64_t deadline_ns;
+static volatile uint64_t deadline_ns;
 static double budget_s;
-static int expired;
+static volatile int expired;
+static lua_State *volatile running;
 static double default_s = RT_GUARD_DEFAULT_S;
 
-#define RT_GUARD_LARGE (64 * 1024)  /* bytes: an allocation worth a look */
+#define RT_GUARD_DEPTH 32
+static struct { uint64_t deadline; double budget; lua_State *running; }
+    saved[RT_GUARD_DEPTH];
+static int nsaved;
+
 
 /* Push "handler exceeded its budget (S s)". */
 static void guard_push_message(lua_State *L)
@@ -44,31 +55,106 @@ static int guard_in_runtime(lua_State *L, lua_Debug *ar)
 }
 
 /*
- * The count hook. Past the deadline it raises the budget error, and then
- * again at every VM instruction of the program's own code, so that a
- * handler catching it with pcall cannot go on; the runtime's code is let
- * run, so that it can answer 503, reset the connection or report the stop
- * (it calls grace() or the scheduler disarms).
+ * The count hook, set only once a deadline has passed. It raises the
+ * budget error, and then again at every VM instruction of the program's
+ * own code; the runtime's code is let run, so that it can answer 503,
+ * reset the connection or report the stop. A hook left on a thread from
+ * an earlier run removes itself.
  */
 static void guard_hook(lua_State *L, lua_Debug *ar)
 {
-    if (deadline_ns == 0)
+    if (deadline_ns == 0 ||
+        (!expired && plat_clock_monotonic() < deadline_ns)) {
+        lua_sethook(L, NULL, 0, 0);
         return;
-    if (!expired) {
-        if (plat_clock_monotonic() < deadline_ns)
-            return;
-        expired = 1;
-        lua_sethook(L, guard_hook, LUA_MASKCOUNT, 1);
     }
+    expired = 1;
     if (guard_in_runtime(L, ar))
         return;
     guard_push_message(L);
     lua_error(L);
 }
 
+/* plat_deadline's handler: async-signal-safe (lua_sethook only). */
+static void guard_on_deadline(void)
+{
+    lua_State *L = running;
+    uint64_t d = deadline_ns;
+
+    /* The watcher's clock may run a little ahead of this one (kvm: the
+     * host's clock, the guest's TSC): within a tick it is this deadline
+     * that passed, not a later one armed since. */
+    if (L == NULL || d == 0 ||
+        plat_clock_monotonic() + 2 * PLAT_DEADLINE_TICK_NS < d)
+        return;
+    expired = 1;
+    lua_sethook(L, guard_hook, LUA_MASKCOUNT, 1);
+}
+
+/* coroutine.resume (upvalue 1: Lua's own), tracking the running thread;
+ * after a stop inside the coroutine, the caller is stopped too. */
+static int guard_co_resume(lua_State *L)
+{
+    lua_State *co = lua_tothread(L, 1), *prev = running;
+    int n;
+
+    luaL_argexpected(L, co != NULL, 1, "coroutine");
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    running = co;
+    n = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    running = prev;
+    if (expired && deadline_ns != 0)
+        lua_sethook(L, guard_hook, LUA_MASKCOUNT, 1);
+    if (n != LUA_OK)
+        return lua_error(L);
+    return lua_gettop(L);
+}
+
+/* The function coroutine.wrap returns (upvalue 1: the one Lua's own wrap
+ * made, upvalue 2: its coroutine), tracking the running thread. */
+static int guard_co_wrapped(lua_State *L)
+{
+    lua_State *prev = running;
+    int n;
+
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    running = lua_tothread(L, lua_upvalueindex(2));
+    n = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    running = prev;
+    if (expired && deadline_ns != 0)
+        lua_sethook(L, guard_hook, LUA_MASKCOUNT, 1);
+    if (n != LUA_OK)
+        return lua_error(L);
+    return lua_gettop(L);
+}
+
+/* coroutine.wrap (upvalue 1: Lua's own): its function, tracked. */
+static int guard_co_wrap(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    lua_getupvalue(L, -1, 1);               /* the coroutine it resumes */
+    lua_pushcclosure(L, guard_co_wrapped, 2);
+    return 1;
+}
+
+/* Replace coroutine[name] with f, given the original as upvalue 1. */
+static void guard_wrap_co(lua_State *L, const char *name, lua_CFunction f)
+{
+    lua_getglobal(L, "coroutine");
+    lua_getfield(L, -1, name);
+    lua_pushcclosure(L, f, 1);
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
+}
+
 void rt_guard_install(lua_State *L)
 {
-    lua_sethook(L, guard_hook, LUA_MASKCOUNT, RT_GUARD_COUNT);
+    guard_wrap_co(L, "resume", guard_co_resume);
+    guard_wrap_co(L, "wrap", guard_co_wrap);
 }
 
 int rt_guard_alloc_ok(size_t n)
@@ -89,31 +175,45 @@ static double guard_check_seconds(lua_State *L, int i)
     return s;
 }
 
-/* arm(co [, s]) -> d, b: co's run may take s seconds (default: the
- * default budget) from now; resets co's hook to the normal interval.
- * Returns what was armed before (for disarm). */
+/* arm(co [, s]): co's run may take s seconds (default: the default
+ * budget) from now. The run armed before (if any) is saved for disarm(). */
 static int guard_arm(lua_State *L)
 {
     lua_State *co = lua_tothread(L, 1);
     double s = lua_isnoneornil(L, 2) ? default_s : guard_check_seconds(L, 2);
 
-    lua_pushinteger(L, (lua_Integer)deadline_ns);
-    lua_pushnumber(L, budget_s);
+    if (nsaved < RT_GUARD_DEPTH) {
+        saved[nsaved].deadline = deadline_ns;
+        saved[nsaved].budget = budget_s;
+        saved[nsaved].running = running;
+    }
+    nsaved++;
+    if (co)
+        lua_sethook(co, NULL, 0, 0);
     budget_s = s;
     expired = 0;
-    if (co)
-        lua_sethook(co, guard_hook, LUA_MASKCOUNT, RT_GUARD_COUNT);
+    running = co;
     deadline_ns = plat_clock_monotonic() + (uint64_t)(s * 1e9);
-    return 2;
+    plat_deadline(deadline_ns, guard_on_deadline);
+    return 0;
 }
 
-/* disarm(d, b): the run has yielded or ended; arm again what arm()
- * returned (0: nothing, the loop itself is never stopped). */
+/* disarm(): the run has yielded or ended; the run it interrupted (if any)
+ * is armed again. */
 static int guard_disarm(lua_State *L)
 {
-    deadline_ns = (uint64_t)luaL_optinteger(L, 1, 0);
-    budget_s = luaL_optnumber(L, 2, 0);
+    (void)L;
     expired = 0;
+    rt_alloc_reserve(0);
+    if (nsaved > 0 && --nsaved < RT_GUARD_DEPTH) {
+        running = saved[nsaved].running;
+        budget_s = saved[nsaved].budget;
+        deadline_ns = saved[nsaved].deadline;
+    } else {
+        running = NULL;
+        deadline_ns = 0;
+    }
+    plat_deadline(deadline_ns, guard_on_deadline);
     return 0;
 }
 
@@ -132,8 +232,9 @@ static int guard_grace(lua_State *L)
     double s = guard_check_seconds(L, 1);
 
     expired = 0;
-    lua_sethook(L, guard_hook, LUA_MASKCOUNT, RT_GUARD_COUNT);
+    lua_sethook(L, NULL, 0, 0);
     deadline_ns = plat_clock_monotonic() + (uint64_t)(s * 1e9);
+    plat_deadline(deadline_ns, guard_on_deadline);
     return 0;
 }
 
@@ -173,6 +274,7 @@ static int guard_count_error(lua_State *L)
         lua_pushliteral(L, "budget");
     } else if (e && strcmp(e, "not enough memory") == 0) {
         rt_stats.oom_stops++;
+        rt_alloc_reserve(1);                /* until the next disarm() */
         lua_pushliteral(L, "memory");
     } else {
         lua_pushliteral(L, "error");

@@ -17,11 +17,11 @@ struct rt_stats {
 extern struct rt_stats rt_stats;
 
 /*
- * rt_guard_install: give L (the main thread, before any coroutine exists,
- * so every coroutine inherits it: lua_newthread copies the hook) the count
- * hook that stops a handler over its budget. Every RT_GUARD_COUNT VM
- * instructions it reads the monotonic clock (plat_clock_monotonic: the TSC
- * on kvm, clock_gettime on hosted; no signal, no VM exit).
+ * rt_guard_install: after luaL_openlibs and before any coroutine exists:
+ * wrap coroutine.resume and coroutine.wrap so the guard knows which thread
+ * runs when a deadline passes (a budget stop lands in the coroutine a
+ * handler resumed, then in the handler). Runs within budget cost no hook:
+ * the target's plat_deadline() sets one when the deadline passes.
  */
 void rt_guard_install(lua_State *L);
 
@@ -41,9 +41,10 @@ int rt_guard_open(lua_State *L);
  */
 int rt_guard_alloc_ok(size_t n);
 
+/* Bytes from which an allocation asks rt_guard_alloc_ok. */
+#define RT_GUARD_LARGE (64 * 1024)
+
 /* Seconds a handler run may take when nothing else is said: 1. */
 #define RT_GUARD_DEFAULT_S 1.0
-/* VM instructions between two looks at the clock. */
-#define RT_GUARD_COUNT 10000
 
 #endif

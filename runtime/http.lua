@@ -142,6 +142,10 @@ end
 -- close after it. -> true: read the next request | false.
 local function answer(conn, o, handler, req, close, server)
     guard.count_handler()
+    if server then
+        local l = server.listener
+        l.requests = (l.requests or 0) + 1
+    end
     local ok, status, headers, body = xpcall(handler, with_traceback, req)
     close = close or (server ~= nil and server.closed)
     local keep_10 = req.version == "HTTP/1.0"
@@ -370,7 +374,8 @@ function http.serve(port, handler, opts)
     local server = setmetatable({ closed = false }, Server)
     local listener, err = net.listen(port, function(conn)
         serve_conn(conn, handler, o, server)
-    end, { backlog = o.backlog, budget = o.budget > 0 and o.budget or nil })
+    end, { backlog = o.backlog, budget = o.budget > 0 and o.budget or nil,
+           _kind = "http", _level = 3 })
     if not listener then return nil, err end
     server.listener = listener
     return server

@@ -113,6 +113,8 @@ local ready, nready, spare = {}, 0, {}
 local console_done          -- (co): a console handler has ended; below
 local note_lag              -- (seconds): a timer fired this late; below
 local print_stats           -- (): lunik.stats() on stderr; below
+local on_shutdown, drain    -- (): a shutdown request; (s): below
+local DEFAULT_LINGER = 1    -- seconds drain() waits at most
 
 -- The text of an error value, as lua.c's msghandler makes it.
 local function message(e)
@@ -138,7 +140,12 @@ local function fail(co, err)
         local _, text = guard.expired()
         err = text
     end
-    local text = traceback(co, message(err))
+    local ok, text = pcall(traceback, co, message(err))
+    if not ok then              -- no memory for it: free the stack first
+        coroutine.close(co)
+        collectgarbage()
+        text = message(err) .. " (no traceback: not enough memory)"
+    end
     if co == main_co then
         errwrite("lunik: " .. text .. "\n")
         error(MAIN_FAILED, 0)
@@ -151,13 +158,13 @@ end
 -- within its budget (guard.c). A handler may resume another (closing a
 -- connection wakes its waiters): the outer run's deadline comes back.
 local function resume(co, ...)
-    local d, b = arm(co, budgets[co])
+    arm(co, budgets[co])
     local ok, what = co_resume(co, ...)
     if not ok then              -- still armed: fail() asks how it ended
         fail(co, what)
-        return disarm(d, b)
+        return disarm()
     end
-    disarm(d, b)
+    disarm()
     if co_status(co) == "dead" then
         console_done(co)
         kinds[co] = nil
@@ -181,11 +188,47 @@ local function start(kind, fn, ...)
     return start_budget(kind, nil, fn, ...)
 end
 
+---------------------------------------------------------- the registry
+--
+-- What the program registered, for lunik.handlers(): timers, console and
+-- shutdown registrations, listeners and UDP sockets (net.lua), each an
+-- object with .kind, .where ("file:line" of the registering call) and
+-- .runs; it is live while in the timer heap (.pos), active (.active) or
+-- open (.box).
+
+local registry, nregistry = {}, 0
+
+-- "file:line" of the function `level` levels above the caller.
+local function where(level)
+    local info = debug.getinfo(level + 1, "Sl")
+    if not info then return "?" end
+    return info.short_src .. ":" .. (info.currentline or 0)
+end
+
+local function live(e) return e.pos ~= nil or e.active or e.box ~= nil end
+
+local function register(e, kind, at)
+    e.kind, e.where, e.runs = kind, at, 0
+    if nregistry >= 64 and nregistry % 64 == 0 then     -- drop dead ones
+        local n = 0
+        for i = 1, nregistry do
+            local x = registry[i]
+            registry[i] = nil
+            if live(x) then n = n + 1; registry[n] = x end
+        end
+        nregistry = n
+    end
+    nregistry = nregistry + 1
+    registry[nregistry] = e
+    return e
+end
+
 ------------------------------------------------------------------- timers
 
 local Timer = { __name = "lunik.timer" }
 local Registration = { __name = "lunik.registration" }
 local console_regs = {}     -- active console registrations, in order
+local shutdown_regs = {}    -- active "shutdown" registrations, in order
 
 local function cancel(h)
     local mt = getmetatable(h)
@@ -193,9 +236,10 @@ local function cancel(h)
         if h.pos then heap_remove(h); return true end
         return false
     elseif mt == Registration then
-        for i = 1, #console_regs do
-            if console_regs[i] == h then
-                table.remove(console_regs, i)
+        local list = h.event == "shutdown" and shutdown_regs or console_regs
+        for i = 1, #list do
+            if list[i] == h then
+                table.remove(list, i)
                 h.active = false
                 return true
             end
@@ -254,8 +298,10 @@ local function run_timers(t)
             if at <= t then at = at + every * (floor((t - at) / every) + 1) end
             if at <= t then at = t + every end
             heap_push(e, at)
+            e.runs = e.runs + 1
             start("timer", e.fn)
         else
+            e.runs = e.runs + 1
             start("timer", e.fn)
         end
     end
@@ -287,6 +333,7 @@ local function dispatch_lines()
                      or table.move(console_regs, 1, n, 1, {})
         for i = 1, n do
             if regs[i].active then
+                regs[i].runs = regs[i].runs + 1
                 console_busy = console_busy + 1
                 start("console", regs[i].fn, line)
             end
@@ -379,6 +426,24 @@ end
 
 --------------------------------------------------------------------- loop
 
+-- A shutdown was asked for (SIGTERM: `lunik stop`, docker stop): run each
+-- "shutdown" handler; with none, end the program as SIGTERM's default
+-- action would (status 143 = 128 + 15), after draining the network.
+function on_shutdown()
+    if shutdown_regs[1] == nil then
+        drain(DEFAULT_LINGER)
+        if core.print_stats then print_stats() end
+        return core.exit(143)
+    end
+    local regs = table.move(shutdown_regs, 1, #shutdown_regs, 1, {})
+    for i = 1, #regs do
+        if regs[i].active then
+            regs[i].runs = regs[i].runs + 1
+            start("shutdown", regs[i].fn)
+        end
+    end
+end
+
 local function run_ready()
     local list, n = ready, nready
     ready, nready, spare = spare, 0, list
@@ -417,7 +482,9 @@ local function loop()
                 if not deadline or t < deadline then deadline = t end
             end
         end
-        local console_ready, net_ready = wait(deadline, console, net_on)
+        local console_ready, net_ready, shutdown = wait(deadline, console,
+                                                         net_on)
+        if shutdown then on_shutdown() end
         if console_ready then read_console() end
         if net_on then
             local ids = net_hooks.poll(net_ready)
@@ -425,6 +492,24 @@ local function loop()
         end
     end
 end
+
+-- The program ends: let the network deliver what it owes (guard against
+-- losing a reply written just before the end): every open TCP connection
+-- is closed gracefully and the stack runs, handlers not, until the peers
+-- have acknowledged all data and FINs, or `linger` seconds pass.
+function drain(linger)
+    if not net_hooks or not net_hooks.drain then return end
+    local deadline = now() + linger
+    while net_hooks.drain() do
+        local left = deadline - now()
+        if left <= 0 then return end
+        local t = net_hooks.timeout()
+        local d = now() + ((t and t < left) and t or left)
+        local _, net_ready = wait(d, false, true)
+        net_hooks.poll(net_ready)
+    end
+end
+
 
 local function run(main, ...)
     main_co = co_create(main)
@@ -434,6 +519,7 @@ local function run(main, ...)
         resume(main_co, ...)
         return loop()
     end, ...)
+    if ok or err == MAIN_FAILED then drain(DEFAULT_LINGER) end
     if core.print_stats then print_stats() end
     if ok then return 0 end
     if err == MAIN_FAILED then return 1 end
@@ -447,7 +533,7 @@ end
 function lunik.after(s, fn)
     check_seconds(s, "after")
     check_fn(fn, "after")
-    local t = setmetatable({ fn = fn }, Timer)
+    local t = register(setmetatable({ fn = fn }, Timer), "after", where(2))
     heap_push(t, now() + s)
     return t
 end
@@ -459,7 +545,8 @@ end
 function lunik.every(s, fn)
     check_seconds(s, "every", true)
     check_fn(fn, "every")
-    local t = setmetatable({ fn = fn, every = s }, Timer)
+    local t = register(setmetatable({ fn = fn, every = s }, Timer),
+                       "every", where(2))
     heap_push(t, now() + s)
     return t
 end
@@ -473,17 +560,24 @@ lunik.cancel = cancel
 -- in a fresh handler coroutine for each line of console input, without its
 -- "\n"; a last unterminated line is delivered at the end of input. Lines
 -- arrive in order: a line's handlers start once every handler of the line
--- before has ended. An unknown event name is an error.
+-- before has ended. "shutdown": fn() runs in a fresh handler coroutine
+-- when the program is asked to stop (SIGTERM to the lunik process, as
+-- `lunik stop` and `docker stop` send it); it may finish work and call
+-- lunik.exit. Without a shutdown handler the request ends the program
+-- with status 143, after the network has delivered what it owes. An
+-- unknown event name is an error.
 function lunik.on(event, fn)
-    if event ~= "console" then
+    if event ~= "console" and event ~= "shutdown" then
         error("bad argument #1 to 'on' (unknown event " ..
               (type(event) == "string" and ("'" .. event .. "'")
-               or type(event)) .. "; known: 'console')", 2)
+               or type(event)) .. "; known: 'console', 'shutdown')", 2)
     end
     check_fn(fn, "on")
-    local reg = setmetatable({ fn = fn, event = event, active = true },
-                             Registration)
-    console_regs[#console_regs + 1] = reg
+    local reg = register(setmetatable({ fn = fn, event = event,
+                                        active = true }, Registration),
+                         event, where(2))
+    local list = event == "console" and console_regs or shutdown_regs
+    list[#list + 1] = reg
     return reg
 end
 
@@ -507,10 +601,22 @@ end
 -- started; never goes backwards. Resolution 1 us or better.
 lunik.now = now
 
--- lunik.exit([code]): flush io.stdout, io.stderr (every C stream) and end
--- the program with code: an integer 0..255, or a boolean (true = 0,
--- false = 1), as os.exit; default 0. Never returns.
-lunik.exit = core.exit
+-- lunik.exit([code [, linger]]): end the program with code: an integer
+-- 0..255, or a boolean (true = 0, false = 1), as os.exit; default 0.
+-- First the network delivers what it owes: open TCP connections are
+-- closed gracefully (queued data, then FIN) and the stack runs until the
+-- peers have acknowledged everything, for at most linger seconds
+-- (default 1; UDP datagrams already sent need no wait); then io.stdout
+-- and io.stderr (every C stream) are flushed. Never returns.
+function lunik.exit(code, linger)
+    if linger ~= nil and (type(linger) ~= "number" or not (linger >= 0)) then
+        error("bad argument #2 to 'exit' (seconds >= 0 expected)", 2)
+    end
+    disarm()                        -- the drain is not the handler's run
+    drain(linger or DEFAULT_LINGER)
+    if core.print_stats then print_stats() end
+    return core.exit(code)
+end
 
 -- lunik.target() -> "kvm" | "hosted": where the program runs.
 lunik.target = core.target
@@ -569,6 +675,38 @@ function lunik.stats()
     return t
 end
 
+-- lunik.handlers() -> list: what the program has registered and is still
+-- active, in registration order, each a table:
+--   kind     "after", "every", "console", "shutdown", "tcp" (net.listen),
+--            "udp" (net.udp_bind) or "http" (http.serve)
+--   where    "file:line" of the call that registered it
+--   runs     handler runs so far (timer firings, lines, connections,
+--            datagrams; for "http" connections, and requests in .requests)
+--   due      seconds until a timer fires next; every: its interval (s)
+--   port     the port a listener or socket is bound to
+function lunik.handlers()
+    local out, t = {}, now()
+    for i = 1, nregistry do
+        local e = registry[i]
+        if live(e) then
+            out[#out + 1] = { kind = e.kind, where = e.where, runs = e.runs,
+                              due = e.pos and e.at - t or nil,
+                              every = e.every, port = e.bound,
+                              requests = e.requests }
+        end
+    end
+    return out
+end
+
+local net_conns                 -- () -> list (net.lua), once started
+
+-- lunik.connections() -> list: the open TCP connections, each a table
+-- { peer = "a.b.c.d", peer_port = n, port = n (ours, when accepted by a
+-- listener), age = s (seconds since it opened) }.
+function lunik.connections()
+    return net_conns and net_conns() or {}
+end
+
 local STAT_ORDER = { "handlers", "errors", "budget_stops", "oom_stops",
                      "heap_bytes", "heap_limit", "gc_cycles", "lag_max_us",
                      "lag_p99_us", "connections", "sockets" }
@@ -577,12 +715,6 @@ function print_stats()
     local t, parts = lunik.stats(), {}
     for i, k in ipairs(STAT_ORDER) do parts[i] = k .. "=" .. t[k] end
     errwrite("lunik: stats: " .. table.concat(parts, " ") .. "\n")
-end
-if core.print_stats then
-    lunik.exit = function(...)
-        print_stats()
-        return core.exit(...)
-    end
 end
 
 package.loaded.lunik = lunik
@@ -594,7 +726,9 @@ local sched = {
     start = start,
     start_budget = start_budget,
     guard = guard,
-    set_net_stats = function(f) net_stats = f end,
+    set_net_stats = function(f, conns) net_stats, net_conns = f, conns end,
+    register = function(e, kind, level) return register(e, kind,
+                                                        where(level + 1)) end,
     wait_io = wait_io,
     wake = wake,
     io_waiting = function() return nio > 0 end,

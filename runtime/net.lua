@@ -35,7 +35,19 @@ local DEFAULT_READ = 65536
 local dispatch = {}         -- id -> function run on each event of id
 local nopen = 0             -- listeners and UDP sockets open (keep alive)
 local nconns = 0            -- TCP connections open (lunik.stats)
-sched.set_net_stats(function() return nconns, nopen end)
+local conns = setmetatable({}, { __mode = "k" })    -- open Conn -> true
+sched.set_net_stats(function() return nconns, nopen end, function()
+    local out, t = {}, now()
+    for c in pairs(conns) do
+        if c.box then
+            local ip, port = core.peer(c.box)
+            out[#out + 1] = { peer = ip, peer_port = port, port = c.port,
+                              age = t - c.since }
+        end
+    end
+    table.sort(out, function(a, b) return a.age > b.age end)
+    return out
+end)
 local naddr = 0             -- handlers in wait_address (keep polling)
 local started = false
 
@@ -60,7 +72,8 @@ local function ensure_started()
     if not core.start() then return nil, NO_NET end
     started = true
     sched.set_net({ poll = core.poll, timeout = core.timeout,
-                    busy = busy, on_events = on_events })
+                    busy = busy, on_events = on_events,
+                    drain = core.drain })
     return true
 end
 
@@ -101,9 +114,12 @@ local Conn = {}
 Conn.__index = Conn
 Conn.__name = "lunik.net.conn"
 
-local function new_conn(box, id)
+local function new_conn(box, id, port)
     nconns = nconns + 1
-    return setmetatable({ box = box, id = id }, Conn)
+    local c = setmetatable({ box = box, id = id, port = port, since = now() },
+                           Conn)
+    conns[c] = true
+    return c
 end
 
 -- conn:read(n [, timeout]) -> string | nil, err: 1..n bytes as soon as
@@ -195,6 +211,15 @@ function Conn:close()
     return true
 end
 
+-- conn:shutdown() -> true | nil, err: half-close, as shutdown(2) with
+-- SHUT_WR: the peer gets FIN after the data already written; reading goes
+-- on until the peer closes its side. A write afterwards returns nil,
+-- "closed". conn:close() still ends the connection.
+function Conn:shutdown()
+    if not self.box then return nil, "closed" end
+    return core.shutdown(self.box)
+end
+
 -- conn:peer() -> ip, port | nil, err: the remote end's address.
 function Conn:peer()
     if not self.box then return nil, "closed" end
@@ -255,13 +280,18 @@ function net.listen(port, fn, opts)
     end
     local box, id, bound = core.listen(port, backlog)
     if not box then return nil, id end
-    local l = setmetatable({ box = box, id = id, bound = bound }, Listener)
+    local l = sched.register(setmetatable({ box = box, id = id,
+                                            bound = bound }, Listener),
+                             opts and opts._kind or "tcp",
+                             opts and opts._level or 2)
     nopen = nopen + 1
     dispatch[id] = function()
         while l.box do
             local cbox, cid = c_accept(l.box)
             if not cbox then break end
-            start_budget("tcp", budget, serve_conn, fn, new_conn(cbox, cid))
+            l.runs = l.runs + 1
+            start_budget("tcp", budget, serve_conn, fn,
+                         new_conn(cbox, cid, l.bound))
         end
     end
     return l
@@ -331,13 +361,15 @@ function net.udp_bind(port, fn)
     if not ok then return nil, err end
     local box, id, bound = core.udp_bind(port)
     if not box then return nil, id end
-    local s = setmetatable({ box = box, id = id, bound = bound }, Udp)
+    local s = sched.register(setmetatable({ box = box, id = id,
+                                            bound = bound }, Udp), "udp", 2)
     nopen = nopen + 1
     if fn then
         dispatch[id] = function()
             while s.box do
                 local data, ip, p = core.udp_recv(s.box)
                 if not data then break end
+                s.runs = s.runs + 1
                 start_handler("udp", fn, data, ip, p, s)
             end
         end

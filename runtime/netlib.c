@@ -8,7 +8,11 @@
 #include "lwip/ip4_addr.h"
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/udp.h"
+#include "lwip/etharp.h"
+#include "lwip/ip4.h"
+#include "lwip/netif.h"
 
 #include "../net/net.h"
 #include "netlib.h"
@@ -29,12 +33,14 @@
  * Bounds. Received TCP data is acknowledged to the peer (tcp_recved) only
  * when Lua consumes it, so what a connection holds is at most the receive
  * window (TCP_WND); the send side is bounded by TCP_SND_BUF; a listener
- * queues at most its backlog of accepted connections; a UDP endpoint at
+ * queues at most its backlog of accepted connections between two turns of
+ * the event loop (plus the handshakes one poll completes); a UDP endpoint at
  * most NL_UDP_QUEUE datagrams (the rest are dropped, as a full socket
  * buffer drops them).
  */
 
 #define NL_UDP_QUEUE 256
+#define NL_ACCEPT_SLACK 256     /* frames one lwIP poll takes (net/stack.c) */
 #define NL_BOX "lunik.net.endpoint"
 #define ERR_RST_REFUSED (-100)  /* a connect() answered with RST */
 
@@ -63,6 +69,7 @@ struct nl_ep {
     err_t err;                  /* ERR_OK, or why the PCB is gone */
     int connected;              /* handshake done (accept or connect) */
     int closed;                 /* Lua closed it */
+    int wr_shut;                /* Lua half-closed it (shutdown) */
     /* NL_LISTENER: accepted connections Lua has not taken; NL_UDP:
      * datagrams Lua has not read */
     struct nl_ep *accq_head, *accq_tail;
@@ -184,7 +191,10 @@ static err_t nl_on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
     if (err != ERR_OK || pcb == NULL)
         return ERR_VAL;
-    if (l->accq_len >= l->backlog || l->closed)
+    /* Lua takes every queued connection after each poll; one poll can
+     * complete up to a batch of handshakes at once, so the queue may
+     * hold the backlog plus one batch before lwIP has to refuse one. */
+    if (l->accq_len >= l->backlog + NL_ACCEPT_SLACK || l->closed)
         return ERR_MEM;                     /* lwIP aborts the PCB */
     struct nl_ep *ep = nl_new(NL_CONN);
     if (ep == NULL)
@@ -599,7 +609,7 @@ static int nl_send(lua_State *L)
     const char *s = luaL_checklstring(L, 2, &len);
     lua_Integer i = luaL_optinteger(L, 3, 1);
     luaL_argcheck(L, i >= 1 && (size_t)i <= len + 1, 3, "out of range");
-    if (ep->pcb.tcp == NULL || ep->closed)
+    if (ep->pcb.tcp == NULL || ep->closed || ep->wr_shut)
         return nl_fail(L, ep->err == ERR_OK ? ERR_CLSD : ep->err);
     struct tcp_pcb *pcb = ep->pcb.tcp;
     size_t left = len - (size_t)(i - 1);
@@ -687,6 +697,100 @@ static int nl_close(lua_State *L)
     return 1;
 }
 
+/*
+ * shutdown(conn) -> true | nil, err: half-close, as shutdown(2) with
+ * SHUT_WR: FIN after the data already written (RFC 9293 3.6); reading
+ * goes on until the peer's FIN. Writing afterwards fails with "closed".
+ */
+static int nl_shutdown(lua_State *L)
+{
+    struct nl_ep *ep = nl_check(L, 1, NL_CONN);
+    if (ep->pcb.tcp == NULL || ep->closed)
+        return nl_fail(L, ep->err == ERR_OK ? ERR_CLSD : ep->err);
+    err_t err = tcp_shutdown(ep->pcb.tcp, 0, 1);
+    if (err != ERR_OK)
+        return nl_fail(L, err);
+    tcp_output(ep->pcb.tcp);
+    ep->wr_shut = 1;
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* The next hops of recent UDP sends: a datagram to a hop whose MAC lwIP
+ * has not resolved yet waits in its ARP queue (RFC 826), and drain()
+ * waits for it. */
+#define NL_HOPS 8
+static ip4_addr_t nl_hops[NL_HOPS];
+static int nl_nhops, nl_hop_next;
+
+static void nl_note_hop(const ip4_addr_t *dst)
+{
+    struct netif *nif = ip4_route(dst);
+    ip4_addr_t hop = *dst;
+
+    if (nif == NULL)
+        return;
+    if (!ip4_addr_netcmp(dst, netif_ip4_addr(nif), netif_ip4_netmask(nif)))
+        hop = *netif_ip4_gw(nif);
+    for (int i = 0; i < nl_nhops; i++)
+        if (ip4_addr_cmp(&nl_hops[i], &hop))
+            return;
+    nl_hops[nl_hop_next] = hop;
+    nl_hop_next = (nl_hop_next + 1) % NL_HOPS;
+    if (nl_nhops < NL_HOPS)
+        nl_nhops++;
+}
+
+/* Is a recent UDP hop still waiting for its ARP answer? */
+static int nl_hops_pending(void)
+{
+    for (int i = 0; i < nl_nhops; i++) {
+        struct eth_addr *eth;
+        const ip4_addr_t *ip;
+        struct netif *nif = ip4_route(&nl_hops[i]);
+        if (nif && etharp_find_addr(nif, &nl_hops[i], &eth, &ip) < 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Does lwIP still owe the peer something on pcb: data not sent or not
+ * acknowledged, or a FIN not acknowledged? */
+static int nl_tcp_owes(const struct tcp_pcb *pcb)
+{
+    return pcb->unsent != NULL || pcb->unacked != NULL ||
+           pcb->state == SYN_SENT || pcb->state == FIN_WAIT_1 ||
+           pcb->state == CLOSING || pcb->state == LAST_ACK;
+}
+
+/*
+ * drain() -> pending: the program is ending (lunik.exit or its natural
+ * end). Every open connection is closed gracefully (FIN after what was
+ * written; its box stays valid and closes as a no-op), then the result
+ * says whether any TCP connection still has data or a FIN the peer has
+ * not acknowledged, or a UDP datagram waits for its next hop's ARP answer.
+ * The caller polls the stack until nothing is pending, within its linger
+ * time.
+ */
+static int nl_drain(lua_State *L)
+{
+    int pending = 0;
+    struct tcp_pcb *pcb = tcp_active_pcbs, *next;
+
+    for (; pcb != NULL; pcb = next) {
+        next = pcb->next;                   /* tcp_close may free it */
+        struct nl_ep *ep = pcb->callback_arg;
+        if (ep != NULL && ep->kind == NL_CONN && ep->pcb.tcp == pcb &&
+            (pcb->state == ESTABLISHED || pcb->state == CLOSE_WAIT))
+            nl_close_pcb(ep, 0);
+    }
+    for (pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next)
+        pending |= nl_tcp_owes(pcb);
+    pending |= nl_hops_pending();
+    lua_pushboolean(L, pending);
+    return 1;
+}
+
 /* peer(conn) -> ip, port | nil, err. */
 static int nl_peer(lua_State *L)
 {
@@ -766,6 +870,7 @@ static int nl_udp_sendto(lua_State *L)
     pbuf_free(p);
     if (err != ERR_OK)
         return nl_fail(L, err);
+    nl_note_hop(&a);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -796,6 +901,8 @@ static const luaL_Reg nl_funcs[] = {
     { "send", nl_send },
     { "close", nl_close },
     { "peer", nl_peer },
+    { "shutdown", nl_shutdown },
+    { "drain", nl_drain },
     { "udp_bind", nl_udp_bind },
     { "udp_recv", nl_udp_recv },
     { "udp_sendto", nl_udp_sendto },

@@ -51,10 +51,11 @@ static uint64_t rt_deadline_ns(lua_Number s)
 }
 
 /*
- * core.wait(deadline, console, net) -> console_ready, net_ready: flush
- * stdout, then sleep until the deadline (seconds of core.now(); nil =
- * none) or, when console is true, console input, or, when net is true, a
- * received frame (plat_yield). Each result is true when that event waits.
+ * core.wait(deadline, console, net) -> console_ready, net_ready, shutdown:
+ * flush stdout, then sleep until the deadline (seconds of core.now(); nil
+ * = none), a shutdown request, or, when console is true, console input,
+ * or, when net is true, a received frame (plat_yield). Each result is true
+ * when that event waits (shutdown: once per request).
  */
 static int core_wait(lua_State *L)
 {
@@ -62,12 +63,14 @@ static int core_wait(lua_State *L)
     if (!lua_isnoneornil(L, 1))
         deadline = rt_deadline_ns(luaL_checknumber(L, 1));
     uint32_t events = (lua_toboolean(L, 2) ? PLAT_READY_CONSOLE : 0) |
-                      (lua_toboolean(L, 3) ? PLAT_READY_NET : 0);
+                      (lua_toboolean(L, 3) ? PLAT_READY_NET : 0) |
+                      PLAT_READY_SHUTDOWN;
     fflush(stdout);
     uint32_t ready = plat_yield(deadline, events);
     lua_pushboolean(L, (ready & PLAT_READY_CONSOLE) != 0);
     lua_pushboolean(L, (ready & PLAT_READY_NET) != 0);
-    return 2;
+    lua_pushboolean(L, (ready & PLAT_READY_SHUTDOWN) != 0);
+    return 3;
 }
 
 /* core.read() -> string: waiting console bytes ("" if none), nil at end. */
@@ -255,9 +258,9 @@ static int rt_pmain(lua_State *L)
 {
     int argc = (int)lua_tointeger(L, 1);
     char **argv = lua_touserdata(L, 2);
-    rt_guard_install(L);
     lua_gc(L, LUA_GCSTOP);
     luaL_openlibs(L);
+    rt_guard_install(L);
     lua_gc(L, LUA_GCRESTART);
     lua_gc(L, LUA_GCGEN, 0, 0);             /* as lua.c (Lua 5.4) */
     rt_set_paths(L);
@@ -338,6 +341,18 @@ static int rt_options(int argc, char **argv)
             if (*rest || b == 0)
                 goto bad;
             rt_alloc_set_limit((size_t)b);
+        } else if (strncmp(o, "env=", 4) == 0) {
+            const char *kv = eq + 1, *e2 = strchr(kv, '=');
+            if (!e2 || e2 == kv)
+                goto bad;
+            char name[256];
+            size_t n = (size_t)(e2 - kv);
+            if (n >= sizeof name)
+                goto bad;
+            memcpy(name, kv, n);
+            name[n] = '\0';
+            if (setenv(name, e2 + 1, 1) != 0)
+                goto bad;
         } else if (strncmp(o, "stats=", 6) == 0) {
             rt_print_stats = strcmp(eq + 1, "1") == 0;
         } else {

@@ -34,11 +34,11 @@ for t in $(targets); do
     read -r got_out got_err < <(sums timeout 120 "$LUNIK" run \
         "$scratch/flood.lua" --target "$t" --budget 120 -- $lines)
     if [ -z "$want_out" ]; then
-        skip "$t: stdout and stderr as lua5.4's" "lua5.4 is not installed"
+        skip "stdout and stderr as lua5.4's on $t" "lua5.4 is not installed"
         continue
     fi
-    is "$got_out" "$want_out" "$t: every stdout byte in order (as lua5.4)"
-    is "$got_err" "$want_err" "$t: every stderr byte in order (as lua5.4)"
+    is "$got_out" "$want_out" "every stdout byte in order (as lua5.4) on $t"
+    is "$got_err" "$want_err" "every stderr byte in order (as lua5.4) on $t"
 done
 note_kvm_skip "the console under load"
 
@@ -57,7 +57,7 @@ for t in $(targets); do
     want=$(for i in $(seq 1 2000); do echo "out $i"; echo "err $i"; done |
            sha256sum)
     is "$(sha256sum <"$scratch/both")" "$want" \
-        "$t: stdout and stderr interleave in program order"
+        "stdout and stderr interleave in program order on $t"
 done
 
 # Console input still arrives whole and ends.
@@ -69,7 +69,7 @@ LUA
 seq 1 20000 >"$scratch/in"
 for t in $(targets); do
     stdin=$scratch/in run_lunik run "$scratch/cat.lua" --target "$t"
-    is "$out" "$(wc -c <"$scratch/in")" "$t: every stdin byte is read, then the end"
+    is "$out" "$(wc -c <"$scratch/in")" "every stdin byte is read, then the end on $t"
 done
 
 done_testing

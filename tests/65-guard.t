@@ -175,6 +175,87 @@ EOF
     run_lunik run "$scratch/budget.lua" --target "$t" --budget 0.5
     like "$out" $'^0.5\t0.5\t2.0\nfalse\t.*seconds > 0' \
         "lunik.budget reads and sets the default budget on $t"
+
+    # Replies written just before lunik.exit arrive; half-close.
+    port=$(free_port)
+    start_bg ex "$LUNIK" run "$g/exit_reply.lua" --target "$t" \
+        -p "127.0.0.1:$port:7" -- tcp
+    wait_output ex "ready tcp" 60
+    got=$(timeout 30 python3 - "$port" <<'PY'
+import socket, sys, time
+for i in range(50):
+    try:
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+        break
+    except OSError:
+        time.sleep(0.2)
+s.sendall(b"go\n")
+s.settimeout(10)
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+print(len(data), data.endswith(b"\nend\n"))
+PY
+)
+    is "$got" "200005 True" \
+        "200 KB written just before lunik.exit all arrive, then FIN, on $t"
+    wait_bg ex 20
+    is "$?" 0 "... and the program exits 0 on $t"
+
+    port=$(free_port udp)
+    start_bg ex "$LUNIK" run "$g/exit_reply.lua" --target "$t" \
+        -p "127.0.0.1:$port:9/udp" -- udp
+    wait_output ex "ready udp" 60
+    got=$(timeout 20 python3 - "$port" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+for i in range(20):
+    s.sendto(b"ping", ("127.0.0.1", int(sys.argv[1])))
+    try:
+        print(s.recvfrom(100)[0].decode())
+        break
+    except socket.timeout:
+        pass
+PY
+)
+    is "$got" "reply: ping" "a UDP reply sent just before lunik.exit arrives on $t"
+    wait_bg ex 20
+
+    port=$(free_port)
+    start_bg ex "$LUNIK" run "$g/exit_reply.lua" --target "$t" \
+        -p "127.0.0.1:$port:7" -- half
+    wait_output ex "ready half" 60
+    got=$(timeout 30 python3 - "$port" <<'PY'
+import socket, sys, time
+for i in range(50):
+    try:
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+        break
+    except OSError:
+        time.sleep(0.2)
+s.sendall(b"go\n")
+s.settimeout(10)
+data = b""
+while True:
+    d = s.recv(100)
+    if not d:
+        break
+    data += d
+print(data.decode().strip(), "then EOF")
+s.sendall(b"still talking")
+s.shutdown(socket.SHUT_WR)
+PY
+)
+    is "$got" "bye then EOF" "conn:shutdown sends FIN after the data on $t"
+    wait_bg ex 20
+    like "$(cat "$scratch/ex.out")" "write after shutdown:.nil.closed" \
+        "... a write after it fails with closed on $t"
+    like "$(cat "$scratch/ex.out")" "after shutdown the peer sent: still talking" \
+        "... and reading goes on until the peer's FIN on $t"
 done
 note_kvm_skip "guards"
 

@@ -156,7 +156,8 @@ enum lunik_hypercall {
     LUNIK_HC_ABORT = 3,         /* end the VM after a guest fault */
     LUNIK_HC_SET_TLS = 4,       /* set the FS base (the TLS pointer) */
     LUNIK_HC_SYSCALL_ENTRY = 5, /* where `syscall` lands on kvm_pvm */
-    LUNIK_HC_STATS = 6,         /* where the guest keeps its counters */
+    LUNIK_HC_UPCALL = 6,        /* where the deadline upcall lands */
+    LUNIK_HC_STATS = 7,         /* where the guest keeps its counters */
     LUNIK_HC_COUNT
 };
 
@@ -176,7 +177,8 @@ struct lunik_hc_wait {
     uint64_t monotonic_ns;      /* OUT: host CLOCK_MONOTONIC ns */
     uint64_t wall_ns;           /* OUT: host CLOCK_REALTIME ns */
     uint32_t notified;          /* OUT: 1 a device notified, 0 the deadline */
-    uint32_t pad;
+    uint32_t shutdown;          /* OUT: 1 a shutdown was asked for (SIGTERM
+                                   to the monitor; reported once), else 0 */
 };
 
 /* LUNIK_HC_CLOCK: read the host's clocks (used at boot, and for every clock
@@ -232,6 +234,27 @@ struct lunik_hc_syscall_entry {
     uint64_t entry;             /* IN: guest virtual address of the entry */
     uint64_t fmask;             /* IN: RFLAGS bits `syscall` clears */
 };
+
+/*
+ * LUNIK_HC_UPCALL: the guest's deadline timer (platform.h plat_deadline).
+ * The guest keeps a deadline (host CLOCK_MONOTONIC ns; 0 = none) in the
+ * 8 bytes at deadline_gpa and changes it with plain stores. A monitor
+ * thread reads it about every 5 ms; once the clock passes a deadline it has
+ * not fired yet, it interrupts the vCPU in guest mode (never in a
+ * hypercall) and enters the upcall, as a signal is delivered: below the
+ * interrupted RSP and its 128-byte red zone it writes RIP (at RSP-136),
+ * RFLAGS (at RSP-144) and, below those, rax, rbx, rcx, rdx, rsi, rdi, rbp,
+ * r8 .. r15 (lowest address first), sets RSP to that frame (RSP-264) and
+ * RIP to entry. The entry saves what else it uses, pops the frame and
+ * returns with `popfq; ret $128`. An upcall is skipped when the frame and
+ * 4 KiB below it would leave guest memory. Made once, before the first
+ * deadline.
+ */
+struct lunik_hc_upcall {
+    uint64_t entry;             /* IN: guest virtual address of the entry */
+    uint64_t deadline_gpa;      /* IN: 8-byte aligned, inside guest memory */
+};
+#define LUNIK_UPCALL_FRAME 264  /* bytes from the frame to the old RSP */
 
 /* Slots of lunik_guest_counters.syscalls: one per Linux x86_64 system-call
  * number below LUNIK_GUEST_NSYSCALLS - 1; the last slot counts the rest. */

@@ -25,6 +25,9 @@
 /* Bits of the ready set returned by plat_yield(). */
 #define PLAT_READY_CONSOLE 0x1u /* console input (or its end) is waiting */
 #define PLAT_READY_NET     0x2u /* at least one received frame is waiting */
+#define PLAT_READY_SHUTDOWN 0x4u /* a shutdown was asked for (SIGTERM to the
+                                   lunik process: `lunik stop`, docker stop);
+                                   ready once per request */
 
 /* Streams for plat_console_write(). */
 #define PLAT_STDOUT 1
@@ -136,6 +139,22 @@ int plat_net_send(const void *p, size_t n);
  * bound, then dropped (as a full RX ring).
  */
 long plat_net_recv(void *p, size_t n);
+
+/*
+ * plat_deadline: call fn() once the monotonic clock passes deadline_ns
+ * (plat_clock_monotonic() units) while the program runs; 0 cancels. fn
+ * runs as a signal handler does: between any two instructions of the
+ * program, on its stack, with every register restored afterwards, so it
+ * may only do what is async-signal-safe (lua_sethook is; Lua 5.4 manual
+ * 4.7). Setting it is a store, with no system call or VM exit: a watcher
+ * outside the program's thread (a host thread on the hosted target, a
+ * monitor thread on kvm, which enters fn through an upcall) looks about
+ * every PLAT_DEADLINE_TICK_NS, so fn comes up to that much late. fn is
+ * called at most once per deadline set and never nested; set 0 before
+ * plat_yield(), or fn may interrupt the wait (which then goes on).
+ */
+#define PLAT_DEADLINE_TICK_NS 5000000ull
+void plat_deadline(uint64_t deadline_ns, void (*fn)(void));
 
 /* plat_target: the target's name: "kvm" or "hosted". Never NULL. */
 const char *plat_target(void);

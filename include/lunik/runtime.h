@@ -12,6 +12,7 @@
  *   lunik.budget=S   seconds a handler run may take (default 1; --budget)
  *   lunik.heap=N     most bytes the Lua heap may hold (from --mem)
  *   lunik.stats=1    print lunik.stats() on stderr at exit (--stats)
+ *   lunik.env=K=V    os.getenv("K") is V (-e, --env-file; repeatable)
  * A bad option is one line on stderr and status 1. Loads the bundle entry marked main, runs the
  * main chunk, then the event loop until no handler can fire again.
  * Returns 0 on a normal end, 1 after printing the traceback of an error in

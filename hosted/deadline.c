@@ -1,0 +1,90 @@
+/* deadline.c: plat_deadline on the hosted target: a watcher thread and a signal to the program's thread. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "lunik/platform.h"
+
+/*
+ * The program stores the deadline (no system call); the watcher thread
+ * wakes every PLAT_DEADLINE_TICK_NS (or at the deadline if sooner), and
+ * once the clock has passed a deadline it has not fired yet, it sends
+ * DEADLINE_SIGNAL to the program's thread, whose handler calls fn if that
+ * deadline is still the one set (a cancel in between wins).
+ */
+#define DEADLINE_SIGNAL (SIGRTMIN + 1)
+
+static uint64_t deadline_ns;            /* 0: none (atomic) */
+static uint64_t fired_ns;               /* the deadline signalled (atomic) */
+static void (*deadline_fn)(void);
+static pthread_t program_thread;
+static int started;
+
+static void on_deadline_signal(int sig)
+{
+    uint64_t d = __atomic_load_n(&deadline_ns, __ATOMIC_SEQ_CST);
+
+    (void)sig;
+    if (d != 0 && d == __atomic_load_n(&fired_ns, __ATOMIC_SEQ_CST) &&
+        deadline_fn != NULL)
+        deadline_fn();
+}
+
+static void *watch(void *arg)
+{
+    uint64_t last = 0;
+
+    (void)arg;
+    for (;;) {
+        uint64_t d = __atomic_load_n(&deadline_ns, __ATOMIC_SEQ_CST);
+        uint64_t now = plat_clock_monotonic(), wait = PLAT_DEADLINE_TICK_NS;
+        if (d != 0 && d != last && now >= d) {
+            last = d;
+            __atomic_store_n(&fired_ns, d, __ATOMIC_SEQ_CST);
+            pthread_kill(program_thread, DEADLINE_SIGNAL);
+        } else if (d != 0 && d != last && d - now < wait) {
+            wait = d - now;
+        }
+        struct timespec ts = { (time_t)(wait / 1000000000u),
+                               (long)(wait % 1000000000u) };
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+/* Start the watcher once, from the program's thread. */
+static void deadline_start(void)
+{
+    struct sigaction sa;
+    sigset_t all;
+    pthread_t t;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_deadline_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(DEADLINE_SIGNAL, &sa, NULL);
+    program_thread = pthread_self();
+    /* The watcher takes no signals: every one goes to the program. */
+    sigfillset(&all);
+    sigset_t old;
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (pthread_create(&t, NULL, watch, NULL) == 0)
+        pthread_detach(t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    started = 1;
+}
+
+void plat_deadline(uint64_t ns, void (*fn)(void))
+{
+    if (!started) {
+        if (ns == 0)
+            return;
+        deadline_fn = fn;
+        deadline_start();
+    }
+    deadline_fn = fn;
+    __atomic_store_n(&deadline_ns, ns, __ATOMIC_SEQ_CST);
+}

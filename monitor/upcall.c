@@ -1,0 +1,101 @@
+/* upcall.c: the guest's deadline timer: a thread that watches the guest's deadline word and enters its upcall, as a signal is delivered (hypercall.h LUNIK_HC_UPCALL). */
+#include "monitor.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "host/host.h"
+
+#define UPCALL_TICK_NS 5000000ull       /* platform.h PLAT_DEADLINE_TICK_NS */
+#define UPCALL_STACK_ROOM 4096          /* bytes the entry may use below */
+
+/* The watcher: fire each deadline once, when the vCPU is in guest mode. */
+static void *upcall_watch(void *arg)
+{
+    struct mon_vm *vm = arg;
+    uint64_t last = 0;
+
+    while (!__atomic_load_n(&vm->upcall.quit, __ATOMIC_SEQ_CST)) {
+        /* Guest memory: any value may be there; it is only compared. */
+        uint64_t d = __atomic_load_n(vm->upcall.deadline, __ATOMIC_SEQ_CST);
+        uint64_t now = host_clock_monotonic(), wait = UPCALL_TICK_NS;
+        if (d != 0 && d != last && now >= d) {
+            last = d;
+            if (!__atomic_load_n(&vm->upcall.in_wait, __ATOMIC_SEQ_CST)) {
+                __atomic_store_n(&vm->upcall.pending, 1, __ATOMIC_SEQ_CST);
+                __atomic_store_n(&vm->run->immediate_exit, 1,
+                                 __ATOMIC_SEQ_CST);
+                pthread_kill(vm->vcpu_thread, SIGUSR1);
+            }
+        } else if (d != 0 && d != last && d - now < wait) {
+            wait = d - now;
+        }
+        struct timespec ts = { (time_t)(wait / 1000000000u),
+                               (long)(wait % 1000000000u) };
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+int mon_upcall_setup(struct mon_vm *vm, uint64_t entry, uint64_t deadline_gpa)
+{
+    if (vm->upcall.deadline != NULL)
+        return 0;                           /* once; later calls: no-op */
+    if (deadline_gpa % 8 != 0)
+        return -1;
+    uint64_t *d = mon_guest_ptr(vm, deadline_gpa, 8, "upcall deadline");
+    if (d == NULL)
+        return -1;
+    vm->upcall.entry = entry;
+    vm->upcall.deadline = d;
+    if (pthread_create(&vm->upcall.thread, NULL, upcall_watch, vm) != 0) {
+        vm->upcall.deadline = NULL;
+        return 0;                           /* no timer: budgets do nothing */
+    }
+    vm->upcall.started = 1;
+    return 0;
+}
+
+int mon_upcall_deliver(struct mon_vm *vm)
+{
+    struct kvm_regs r;
+
+    if (!__atomic_exchange_n(&vm->upcall.pending, 0, __ATOMIC_SEQ_CST))
+        return 0;
+    if (__atomic_load_n(&vm->stop_status, __ATOMIC_SEQ_CST) < 0)
+        __atomic_store_n(&vm->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+    if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &r) < 0)
+        return mon_os_error("KVM_GET_REGS");
+    uint64_t frame = r.rsp - LUNIK_UPCALL_FRAME;
+    /* The frame and the room below it must be guest memory; a guest with
+     * its stack elsewhere simply gets no upcall. */
+    if (r.rsp < LUNIK_UPCALL_FRAME + UPCALL_STACK_ROOM ||
+        frame - UPCALL_STACK_ROOM < LUNIK_STACK_BOTTOM ||
+        r.rsp > vm->mem_size)
+        return 0;
+    uint64_t *f = (uint64_t *)(vm->mem + frame);
+    const uint64_t saved[17] = {
+        r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.r8, r.r9, r.r10,
+        r.r11, r.r12, r.r13, r.r14, r.r15, r.rflags, r.rip,
+    };
+    memcpy(f, saved, sizeof saved);
+    r.rsp = frame;
+    r.rip = vm->upcall.entry;
+    if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &r) < 0)
+        return mon_os_error("KVM_SET_REGS");
+    vm->stats.upcalls++;
+    return 0;
+}
+
+void mon_upcall_stop(struct mon_vm *vm)
+{
+    if (!vm->upcall.started)
+        return;
+    __atomic_store_n(&vm->upcall.quit, 1, __ATOMIC_SEQ_CST);
+    pthread_join(vm->upcall.thread, NULL);
+    vm->upcall.started = 0;
+}
