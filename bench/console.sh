@@ -37,9 +37,9 @@ want=$(lua5.4 "$work/print.lua" "$lines" | md5sum)
 base=$(wall lua5.4 "$work/print.lua" "$lines")
 printf '%-14s %7.2f s\n' "lua5.4" "$base"
 for t in $targets; do
-    got=$("$lunik" run "$work/print.img" --target "$t" -- "$lines" | md5sum)
+    got=$("$lunik" run "$work/print.img" --target "$t" --budget 600 -- "$lines" | md5sum)
     [ "$got" = "$want" ] || echo "note: lunik $t wrote different bytes"
-    s=$(wall "$lunik" run "$work/print.img" --target "$t" -- "$lines")
+    s=$(wall "$lunik" run "$work/print.img" --target "$t" --budget 600 -- "$lines")
     printf '%-14s %7.2f s   %s lua5.4 (goal on kvm: 1.5x or less)\n' \
         "lunik $t" "$s" "$(ratio "$s" "$base")"
 done

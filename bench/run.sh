@@ -65,7 +65,7 @@ if [[ " $targets " == *" kvm "* ]]; then
     fi
 fi
 
-echo "== allocation-heavy workload (bench/alloc.lua, --mem 64M: lua5.4 peaks at ~36 MiB; median of 5 runs, wall) =="
+echo "== allocation-heavy workload (bench/alloc.lua, --mem 64M --budget 60: lua5.4 peaks at ~36 MiB; median of 5 runs, wall) =="
 wall() {  # wall CMD...: median wall seconds of 5 runs
     for _ in 1 2 3 4 5; do
         /usr/bin/env time -f %e "$@" 2>&1 >/dev/null | tail -n 1
@@ -74,7 +74,7 @@ wall() {  # wall CMD...: median wall seconds of 5 runs
 base=$(wall lua5.4 "$top/bench/alloc.lua")
 printf '%-22s %8.2f s\n' "lua5.4" "$base"
 for t in $targets; do
-    s=$(wall "$lunik" run "$work/alloc.img" --target "$t" --mem 64M)
+    s=$(wall "$lunik" run "$work/alloc.img" --target "$t" --mem 64M --budget 60)
     printf '%-22s %8.2f s   time %s\n' "lunik $t" "$s" "$(ratio "$s" "$base")"
 done
 

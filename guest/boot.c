@@ -7,6 +7,7 @@
 #include "cpu.h"
 #include "mem.h"
 #include "sys.h"
+#include "vdso.h"
 
 /* The kernel's own ELF header, mapped by its first PT_LOAD (GNU ld). */
 extern const Elf64_Ehdr __ehdr_start;
@@ -40,11 +41,16 @@ uint64_t guest_boot_stack(uint64_t top)
     if (guest_mem_init(&guest_heap, b->heap_start, b->heap_end) < 0)
         guest_cpu_panic("no room for the page allocator's bitmaps");
     guest_sys_init(&guest_heap);
+    if (b->flags & LUNIK_BOOT_STATS) {
+        struct lunik_hc_stats st = {
+            .counters_gpa = (uint64_t)(uintptr_t)guest_sys_counters() };
+        guest_hypercall(LUNIK_HC_STATS, &st);
+    }
 
     random = (uint8_t *)(uintptr_t)(top - 16);
     guest_random(random, 16);
-    /* argc, argv[argc], NULL, envp NULL, 11 auxv pairs with AT_NULL. */
-    words = 1 + b->argc + 1 + 1 + 2 * 11;
+    /* argc, argv[argc], NULL, envp NULL, 12 auxv pairs with AT_NULL. */
+    words = 1 + b->argc + 1 + 1 + 2 * 12;
     if (words * 8 + 32 > GUEST_BOOT_STACK_ROOM)
         guest_cpu_panic("too many arguments for the initial stack");
     sp = (uint64_t *)(uintptr_t)((top - 16 - words * 8) & ~(uint64_t)15);
@@ -63,6 +69,7 @@ uint64_t guest_boot_stack(uint64_t top)
         { AT_RANDOM, (uint64_t)(uintptr_t)random },
         { AT_UID, 0 }, { AT_EUID, 0 }, { AT_GID, 0 }, { AT_EGID, 0 },
         { AT_SECURE, 0 },               /* so musl trusts the environment */
+        { AT_SYSINFO_EHDR, (uint64_t)(uintptr_t)guest_vdso() },
         { AT_NULL, 0 },
     };
     for (size_t k = 0; k < sizeof aux / sizeof aux[0]; k++) {

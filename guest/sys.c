@@ -45,6 +45,7 @@ static struct guest_mem *sys_mem;
 static uint64_t sys_boot_ns;            /* CLOCK_PROCESS_CPUTIME_ID origin */
 static uint64_t sys_tls;
 static uint8_t sys_logged[(NSYSCALL_NAMES + 1024 + 7) / 8];
+static struct lunik_guest_counters sys_counters;
 
 void guest_sys_init(struct guest_mem *m)
 {
@@ -607,7 +608,24 @@ static long dispatch_other(unsigned nr, const long *args)
     }
 }
 
+static unsigned slot(unsigned nr)
+{
+    return nr < LUNIK_GUEST_NSYSCALLS ? nr : LUNIK_GUEST_NSYSCALLS - 1;
+}
+
 long guest_sys_dispatch(unsigned nr, const long args[6])
 {
+    sys_counters.syscalls[slot(nr)]++;
     return dispatch_files(nr, args);
+}
+
+long guest_sys_call(unsigned nr, const long args[6])
+{
+    sys_counters.direct[slot(nr)]++;
+    return dispatch_files(nr, args);
+}
+
+struct lunik_guest_counters *guest_sys_counters(void)
+{
+    return &sys_counters;
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lunik/hypercall.h"
 #include "mem.h"
 
 /*
@@ -23,6 +24,18 @@ void guest_sys_init(struct guest_mem *m);
  * guest_syscall_entry (entry.S) and by the unit tests.
  */
 long guest_sys_dispatch(unsigned nr, const long args[6]);
+
+/*
+ * guest_sys_call: as guest_sys_dispatch, for the libOS's own entry points
+ * that musl reaches by a plain call instead of a `syscall` instruction
+ * (vdso.c, memcalls.c): the same answer without the trap, which costs
+ * tens of microseconds on kvm_pvm. Counted apart (direct[]).
+ */
+long guest_sys_call(unsigned nr, const long args[6]);
+
+/* guest_sys_counters: the shim's counters (system calls by number since
+ * boot), which the shim keeps up to date; for `lunik run --stats`. */
+struct lunik_guest_counters *guest_sys_counters(void);
 
 /*
  * Hooks the shim needs besides platform.h and vfs.h, implemented by

@@ -228,6 +228,21 @@ static int hc_syscall_entry(struct mon_vm *vm, uint64_t gpa)
     return -1;
 }
 
+/* Where the guest keeps its counters: checked here once, read at the end
+ * (stats.c) as plain numbers. */
+static int hc_stats(struct mon_vm *vm, uint64_t gpa)
+{
+    struct lunik_hc_stats *s =
+        HC_ARGS(vm, gpa, struct lunik_hc_stats, "stats arguments");
+
+    if (s == NULL ||
+        mon_guest_ptr(vm, s->counters_gpa, sizeof(struct lunik_guest_counters),
+                      "guest counters") == NULL)
+        return LUNIK_EXIT_GUEST;
+    vm->guest_counters_gpa = s->counters_gpa;
+    return -1;
+}
+
 int mon_hypercall(struct mon_vm *vm)
 {
     static int (*const calls[LUNIK_HC_COUNT])(struct mon_vm *, uint64_t) = {
@@ -236,6 +251,7 @@ int mon_hypercall(struct mon_vm *vm)
         [LUNIK_HC_SET_TLS] = hc_set_tls,
         [LUNIK_HC_SYSCALL_ENTRY] = hc_syscall_entry,
         [LUNIK_HC_UPCALL] = hc_upcall,
+        [LUNIK_HC_STATS] = hc_stats,
     };
     struct kvm_run *run = vm->run;
     uint64_t addr = run->mmio.phys_addr, off = addr - LUNIK_HYPERCALL_GPA;

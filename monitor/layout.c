@@ -255,6 +255,7 @@ void mon_load(struct mon_vm *vm, const struct lunik_run_config *cfg,
     b->argc = (uint64_t)cfg->argc;
     b->argv_gpa = argv_gpa;
     b->tsc_khz = vm->tsc_khz;
+    b->flags = cfg->stats ? LUNIK_BOOT_STATS : 0;
     console_info(b);
     b->virtio_ids[LUNIK_VIRTIO_SLOT_CONSOLE] = VIRTIO_ID_CONSOLE;
     b->virtio_ids[LUNIK_VIRTIO_SLOT_STDERR] = VIRTIO_ID_CONSOLE;

@@ -9,7 +9,10 @@
 #include "lunik/hypercall.h"
 #include "lunik/run.h"
 
+#define MON_HOST_PAGE 4096u             /* the host's page size (x86_64) */
+
 struct kvm_run;
+struct kvm_coalesced_mmio_ring;
 struct mon_virtio_dev;
 
 /*
@@ -22,6 +25,8 @@ struct mon_stats {
     uint64_t exits_hypercall;           /* KVM_EXIT_MMIO on the hypercall page */
     uint64_t exits_notify;              /* KVM_EXIT_MMIO: virtio QueueNotify */
     uint64_t exits_register;            /* KVM_EXIT_MMIO: other virtio registers */
+    uint64_t register_writes_batched;   /* virtio register writes that came
+                                           through the coalesced-MMIO ring */
     uint64_t exits_intr;                /* KVM_RUN interrupted (a signal) */
     uint64_t exits_other;               /* anything else (ends the run) */
     uint64_t hypercalls[LUNIK_HC_COUNT];
@@ -59,6 +64,9 @@ struct mon_vm {
     int stop_status;                    /* -1, or the status to end with */
     pthread_t vcpu_thread;              /* the thread that runs KVM_RUN */
     struct mon_virtio_dev *devices[LUNIK_VIRTIO_SLOTS]; /* NULL: empty slot */
+    uint64_t guest_counters_gpa;        /* LUNIK_HC_STATS, checked; 0 none */
+    struct kvm_coalesced_mmio_ring *coalesced; /* in run's mapping; NULL:
+                                           every register access exits */
     struct mon_stats stats;
     struct mon_upcall upcall;
 };
@@ -197,6 +205,18 @@ void mon_net_stop(struct mon_vm *vm);
  * (resume the guest).
  */
 int mon_devices_mmio(struct mon_vm *vm);
+
+/*
+ * mon_devices_drain: serve, in order, the register writes KVM batched in
+ * the coalesced-MMIO ring since the last exit (devices.c). The run loop
+ * calls it after every KVM_RUN, before serving the exit.
+ */
+void mon_devices_drain(struct mon_vm *vm);
+
+/* mon_kvm_stats_print: the vCPU's nonzero cumulative KVM statistics
+ * (KVM_GET_STATS_FD) on one line "lunik: stats: kvm vcpu: ..."; nothing
+ * where the kernel has none (kvmstats.c). */
+void mon_kvm_stats_print(const struct mon_vm *vm);
 
 /* mon_stats_print: the counters on stderr, a few lines "lunik: stats:". */
 void mon_stats_print(const struct mon_vm *vm);

@@ -96,11 +96,15 @@ static int stop_status(const struct mon_vm *vm)
 int mon_run_loop(struct mon_vm *vm)
 {
     for (;;) {
-        int r;
+        int r, err;
         if (stop_status(vm) >= 0)
             return stop_status(vm);
         vm->stats.exits++;
-        if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
+        r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+        err = errno;
+        mon_devices_drain(vm);          /* batched writes come first */
+        errno = err;
+        if (r < 0) {
             if (errno == EINTR || errno == EAGAIN) {
                 vm->stats.exits_intr++;
                 if ((r = mon_upcall_deliver(vm)) != 0)
@@ -110,6 +114,8 @@ int mon_run_loop(struct mon_vm *vm)
             fprintf(stderr, "lunik: KVM_RUN failed: %s\n", strerror(errno));
             return LUNIK_EXIT_OSERR;
         }
+        if (vm->run->exit_reason == KVM_EXIT_MMIO && stop_status(vm) >= 0)
+            return stop_status(vm);     /* a batched write broke a device */
         if (vm->run->exit_reason != KVM_EXIT_MMIO) {
             vm->stats.exits_other++;
             return stop_status(vm) >= 0 ? stop_status(vm)

@@ -45,13 +45,16 @@ static struct {
     int ended;
 } in = { .cur = -1 };
 
-static void *zalloc(size_t n)
+/* n bytes, 16-aligned; zeroed only for rings: a data buffer stays
+ * untouched until used (on kvm_pvm a page's first touch costs a trap). */
+static void *alloc(size_t n, int zero)
 {
     void *p = aligned_alloc(16, (n + 15) & ~(size_t)15);
 
     if (p == NULL)
         gv_binding_panic("no memory for the console's buffers");
-    memset(p, 0, n);
+    if (zero)
+        memset(p, 0, n);
     return p;
 }
 
@@ -67,15 +70,13 @@ static void stream_start(struct out_stream *s)
     if (s->base == 0 || gv_mmio_init(s->base, VIRTIO_ID_CONSOLE, want) == 0)
         gv_binding_panic("no usable virtio console");
     if (console0 && gv_mmio_queue(s->base, &in.rx, VIRTIO_CONSOLE_RXQ, QSIZE,
-                                  zalloc(gv_queue_bytes(QSIZE))) < IN_BUFS)
+                                  alloc(gv_queue_bytes(QSIZE), 1)) < IN_BUFS)
         gv_binding_panic("the console's receive queue is too small");
     if (gv_mmio_queue(s->base, &s->tx, VIRTIO_CONSOLE_TXQ, QSIZE,
-                      zalloc(gv_queue_bytes(QSIZE))) < s->nbufs)
+                      alloc(gv_queue_bytes(QSIZE), 1)) < s->nbufs)
         gv_binding_panic("the console's transmit queue is too small");
-    for (unsigned i = 0; i < s->nbufs; i++) {
-        s->buf[i] = zalloc(s->size);
-        s->free[i] = (uint16_t)i;
-    }
+    for (unsigned i = 0; i < s->nbufs; i++)
+        s->free[i] = (uint16_t)i;       /* buffers come on first use */
     s->nfree = s->nbufs;
     s->tty = gv_binding_tty(console0 ? 1 : 2);
     gv_mmio_ready(s->base);
@@ -105,6 +106,8 @@ static void next_buffer(struct out_stream *s)
     }
     s->cur = s->free[--s->nfree];
     s->fill = 0;
+    if (s->buf[s->cur] == NULL)
+        s->buf[s->cur] = alloc(s->size, 0);
 }
 
 /* Wait until the device has written every buffer of s handed to it. */
@@ -191,7 +194,7 @@ static void input_start(void)
     if (out.base == 0)
         stream_start(&out);
     for (unsigned i = 0; i < IN_BUFS; i++) {
-        in.buf[i] = zalloc(IN_SIZE);
+        in.buf[i] = alloc(IN_SIZE, 0);
         gv_queue_add(&in.rx, (uint16_t)i, in.buf[i], IN_SIZE, 1);
     }
     gv_queue_kick(&in.rx);

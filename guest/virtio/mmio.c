@@ -75,7 +75,9 @@ uint16_t gv_mmio_queue(uintptr_t base, struct gv_queue *q, uint16_t index,
 
 void gv_mmio_ready(uintptr_t base)
 {
-    wr(base, VIRTIO_MMIO_STATUS, rd(base, VIRTIO_MMIO_STATUS) |
+    wr(base, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE |
+                                 VIRTIO_STATUS_DRIVER |
+                                 VIRTIO_STATUS_FEATURES_OK |
                                  VIRTIO_STATUS_DRIVER_OK);
 }
 

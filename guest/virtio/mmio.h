@@ -32,7 +32,9 @@ uint64_t gv_mmio_init(uintptr_t base, uint32_t device_id, uint64_t wanted);
 uint16_t gv_mmio_queue(uintptr_t base, struct gv_queue *q, uint16_t index,
                        uint16_t size, void *mem);
 
-/* gv_mmio_ready: set DRIVER_OK (§3.1.1 step 8): the device is live. */
+/* gv_mmio_ready: set DRIVER_OK (§3.1.1 step 8): the device is live. Call
+ * only after gv_mmio_init() succeeded: the status written is the one it
+ * left plus DRIVER_OK, without reading it back (a read is an exit). */
 void gv_mmio_ready(uintptr_t base);
 
 /* gv_mmio_config8, gv_mmio_config16: read device-specific configuration

@@ -90,8 +90,10 @@
 /*
  * virtio-mmio devices (virtio.h), in the 2 MiB page after the hypercall
  * page's first 4 KiB, VIRTIO_MMIO_SLOT (0x200) bytes each, with no memory
- * behind them: every register access is a KVM_EXIT_MMIO. The slots are
- * fixed: console 0 (stdin, stdout), console 1 (stderr), the NIC.
+ * behind them: every register read and every QueueNotify write is a
+ * KVM_EXIT_MMIO; other register writes may be batched by KVM (coalesced
+ * MMIO) and served, in order, at the next exit. The slots are fixed:
+ * console 0 (stdin, stdout), console 1 (stderr), the NIC.
  */
 #define LUNIK_VIRTIO_MMIO_GPA     (LUNIK_HYPERCALL_GPA + 0x1000)
 #define LUNIK_VIRTIO_MMIO_ADDR(i) (LUNIK_VIRTIO_MMIO_GPA + 0x200 * (i))
@@ -139,7 +141,12 @@ struct lunik_boot_info {
     uint32_t net_ipv4_addr;
     uint32_t net_ipv4_netmask;
     uint32_t net_ipv4_gateway;
+    uint32_t flags;             /* LUNIK_BOOT_* bits */
 };
+
+/* Bits of lunik_boot_info.flags. */
+#define LUNIK_BOOT_STATS 0x1u   /* `lunik run --stats`: the guest may hand
+                                   over its counters (LUNIK_HC_STATS) */
 
 enum lunik_hypercall {
     LUNIK_HC_WAIT = 0,          /* block until a device notification or a
@@ -150,6 +157,7 @@ enum lunik_hypercall {
     LUNIK_HC_SET_TLS = 4,       /* set the FS base (the TLS pointer) */
     LUNIK_HC_SYSCALL_ENTRY = 5, /* where `syscall` lands on kvm_pvm */
     LUNIK_HC_UPCALL = 6,        /* where the deadline upcall lands */
+    LUNIK_HC_STATS = 7,         /* where the guest keeps its counters */
     LUNIK_HC_COUNT
 };
 
@@ -247,6 +255,33 @@ struct lunik_hc_upcall {
     uint64_t deadline_gpa;      /* IN: 8-byte aligned, inside guest memory */
 };
 #define LUNIK_UPCALL_FRAME 264  /* bytes from the frame to the old RSP */
+
+/* Slots of lunik_guest_counters.syscalls: one per Linux x86_64 system-call
+ * number below LUNIK_GUEST_NSYSCALLS - 1; the last slot counts the rest. */
+#define LUNIK_GUEST_NSYSCALLS 512
+
+/*
+ * The guest's own counters, in guest memory, updated by the guest as it
+ * runs: what the monitor cannot see because it causes no VM exit (on
+ * kvm_pvm a system call is a trap into the host kernel all the same).
+ */
+struct lunik_guest_counters {
+    uint64_t syscalls[LUNIK_GUEST_NSYSCALLS]; /* system calls by number */
+    uint64_t direct[LUNIK_GUEST_NSYSCALLS];   /* the same calls made by a
+                                                 plain call, without a trap
+                                                 (vDSO clock, memory calls) */
+};
+
+/*
+ * LUNIK_HC_STATS: the guest's counters live at counters_gpa from now on.
+ * Made once at boot, and only when the boot info has LUNIK_BOOT_STATS.
+ * The monitor checks that the struct lies inside guest memory (else the
+ * VM stops) and prints it with its own counters when the run ends
+ * (`lunik run --stats`), however it ends.
+ */
+struct lunik_hc_stats {
+    uint64_t counters_gpa;      /* IN: GPA of a struct lunik_guest_counters */
+};
 
 #endif /* __ASSEMBLER__ */
 #endif
