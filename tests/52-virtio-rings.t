@@ -2,11 +2,7 @@
 # 52-virtio-rings.t: a guest that corrupts its virtqueues is stopped with one sentence; the monitor stays healthy.
 . "$(dirname "$0")/lib.sh"
 
-if ! kvm_usable; then
-    echo "1..1"
-    echo "ok 1 # skip virtqueue corruption tests: /dev/kvm is missing or not usable here"
-    exit 0
-fi
+kvm_only_file     # here on /dev/kvm, else in the nested test VM, else a skip
 
 write app.lua <<'LUA'
 print("this kernel never runs Lua")
