@@ -91,43 +91,39 @@ static void guard_on_deadline(void)
     lua_sethook(L, guard_hook, LUA_MASKCOUNT, 1);
 }
 
-/* coroutine.resume (upvalue 1: Lua's own), tracking the running thread;
- * after a stop inside the coroutine, the caller is stopped too. */
-static int guard_co_resume(lua_State *L)
+/* Call the function at upvalue 1 with this call's arguments while `co`
+ * runs; after a stop inside it, the caller is stopped too. */
+static int guard_call_tracked(lua_State *L, lua_State *co)
 {
-    lua_State *co = lua_tothread(L, 1), *prev = running;
-    int n;
+    lua_State *prev = running;
+    int st;
 
-    luaL_argexpected(L, co != NULL, 1, "coroutine");
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     running = co;
-    n = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
     running = prev;
     if (expired && deadline_ns != 0)
         lua_sethook(L, guard_hook, LUA_MASKCOUNT, 1);
-    if (n != LUA_OK)
+    if (st != LUA_OK)
         return lua_error(L);
     return lua_gettop(L);
+}
+
+/* coroutine.resume (upvalue 1: Lua's own), tracking the running thread. */
+static int guard_co_resume(lua_State *L)
+{
+    lua_State *co = lua_tothread(L, 1);
+
+    luaL_argexpected(L, co != NULL, 1, "coroutine");
+    return guard_call_tracked(L, co);
 }
 
 /* The function coroutine.wrap returns (upvalue 1: the one Lua's own wrap
  * made, upvalue 2: its coroutine), tracking the running thread. */
 static int guard_co_wrapped(lua_State *L)
 {
-    lua_State *prev = running;
-    int n;
-
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    running = lua_tothread(L, lua_upvalueindex(2));
-    n = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
-    running = prev;
-    if (expired && deadline_ns != 0)
-        lua_sethook(L, guard_hook, LUA_MASKCOUNT, 1);
-    if (n != LUA_OK)
-        return lua_error(L);
-    return lua_gettop(L);
+    return guard_call_tracked(L, lua_tothread(L, lua_upvalueindex(2)));
 }
 
 /* coroutine.wrap (upvalue 1: Lua's own): its function, tracked. */

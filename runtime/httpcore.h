@@ -3,6 +3,7 @@
 #define LUNIK_HTTPCORE_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "lua.h"
 
@@ -14,6 +15,34 @@ struct hp_limits {
     size_t max_headers;         /* field lines in a section */
     size_t max_body;            /* body after de-chunking */
 };
+
+/* Is c a tchar (RFC 9110 5.6.2)? */
+static inline int http_is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* Is s[0..n) a token (RFC 9110 5.6.2: one or more tchars)? */
+static inline int http_is_token(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!http_is_tchar((unsigned char)s[i]))
+            return 0;
+    return n > 0;
+}
+
+/* Is s[0..n) field text: field-vchar, SP and HTAB only (RFC 9110 5.5),
+ * no CR, LF, NUL or other CTL, no DEL? */
+static inline int http_is_field_text(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
 
 /*
  * lunik_http_parser(opts) -> parser: a new request parser for one

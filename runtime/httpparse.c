@@ -229,24 +229,6 @@ static int on_header_value(llhttp_t *ll, const char *at, size_t n)
     return 0;
 }
 
-/* RFC 9110 5.6.2: is c a tchar? */
-static int is_tchar(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-/* Field-vchar, SP and HTAB only (RFC 9110 5.5): no CTL, no DEL. */
-static int is_field_text(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f)
-            return 0;
-    }
-    return 1;
-}
-
 /* Transfer-Encoding's codings (RFC 9112 6.1, 7): chunked must be the
  * last, once; another coding before it is not implemented (501). */
 static void hp_check_te(struct hp *h, const char *s, size_t n)
@@ -303,13 +285,13 @@ static int on_header_value_complete(llhttp_t *ll)
         v++, vlen--;
     while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
         vlen--;
-    if (!is_field_text(v, vlen) || nlen == 0)
+    if (!http_is_field_text(v, vlen) || nlen == 0)
         return hp_fail(h, 400);
     if (nlen >= sizeof name && !(lname = malloc(nlen)))
         return hp_fail(h, 431);
     for (size_t i = 0; i < nlen; i++) {
         unsigned char c = (unsigned char)h->field.p[i];
-        if (!is_tchar(c)) {
+        if (!http_is_tchar(c)) {
             if (lname != name)
                 free(lname);
             return hp_fail(h, 400);

@@ -62,32 +62,6 @@ static const char *hr_date_line(void)
     return line;
 }
 
-/* RFC 9110 5.6.2 token. */
-static int hr_is_token(const char *s, size_t n)
-{
-    if (n == 0)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c))))
-            return 0;
-    }
-    return 1;
-}
-
-/* Field-vchar, SP and HTAB only: no CR, LF, NUL or other CTL (response
- * splitting). */
-static int hr_is_text(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f)
-            return 0;
-    }
-    return 1;
-}
-
 /* Case-insensitive: does the comma-separated list s hold `tok`? */
 static int hr_list_has(const char *s, size_t n, const char *tok)
 {
@@ -131,7 +105,7 @@ static const char *hr_value_text(lua_State *L, int idx, size_t *n)
         return NULL;
     }
     s = lua_tolstring(L, -1, n);
-    if (!hr_is_text(s, *n)) {
+    if (!http_is_field_text(s, *n)) {
         lua_pop(L, 1);
         return NULL;
     }
@@ -175,7 +149,7 @@ static const char *hr_fields(lua_State *L, struct hr *r, char *problem,
         size_t nlen, n = 1;
         const char *name = lua_type(L, -2) == LUA_TSTRING ?
                            lua_tolstring(L, -2, &nlen) : NULL;
-        if (!name || !hr_is_token(name, nlen)) {
+        if (!name || !http_is_token(name, nlen)) {
             snprintf(problem, size, "bad header name \"%s\"",
                      luaL_tolstring(L, -2, NULL));
             return problem;

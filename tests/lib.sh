@@ -55,7 +55,7 @@ test_failed=0
 plan() { echo "1..$1"; }
 # done_testing: in nested mode, first the kvm cases from the VM; the plan.
 done_testing() {
-    [ "$kvm_mode" != nested ] || [ "$kvm_only" = 1 ] ||
+    [ "$kvm_mode" != nested ] || [ "$kvm_only" = 1 ] || [ "$kvm_none" = 1 ] ||
         [[ " ${LUNIK_TEST_TARGETS:-kvm} " != *" kvm "* ]] || run_in_vm
     echo "1..$test_n"
 }
@@ -128,6 +128,11 @@ else
     kvm_mode=${kvm_mode_why%%:*} kvm_mode_why=${kvm_mode_why#*: }
 fi
 kvm_only=0
+kvm_none=0
+
+# no_kvm_cases: call at the top of a file that has no kvm cases (it tests
+# the build, the CLI or scripts): the nested test VM is not booted for it.
+no_kvm_cases() { kvm_none=1; }
 
 kvm_why=""
 case $kvm_mode in
