@@ -107,6 +107,11 @@ mount -t devtmpfs dev /new/dev
 mkdir -p /new/dev/pts /new/dev/shm
 mount -t devpts devpts /new/dev/pts
 mount -t tmpfs shm /new/dev/shm
+# What udev would make: bash's process substitution needs /dev/fd.
+ln -sf /proc/self/fd /new/dev/fd
+ln -sf /proc/self/fd/0 /new/dev/stdin
+ln -sf /proc/self/fd/1 /new/dev/stdout
+ln -sf /proc/self/fd/2 /new/dev/stderr
 mount -t tmpfs -o mode=1777 tmp /new/tmp
 mount -t tmpfs run /new/run
 mkdir -p /new/run/lunik-vm
