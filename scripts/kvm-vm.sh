@@ -112,7 +112,8 @@ ln -sf /proc/self/fd /new/dev/fd
 ln -sf /proc/self/fd/0 /new/dev/stdin
 ln -sf /proc/self/fd/1 /new/dev/stdout
 ln -sf /proc/self/fd/2 /new/dev/stderr
-mount -t tmpfs -o mode=1777 tmp /new/tmp
+# /tmp stays the overlay's: a checkout under the host's /tmp (a CI clone)
+# must be seen; writes go to the tmpfs upper layer all the same.
 mount -t tmpfs run /new/run
 mkdir -p /new/run/lunik-vm
 mount -t 9p -o trans=virtio,version=9p2000.L job /new/run/lunik-vm
