@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lua.h"
 
@@ -42,6 +43,42 @@ static inline int http_is_field_text(const char *s, size_t n)
             return 0;
     }
     return 1;
+}
+
+/*
+ * http_list_next: the next element of the comma-separated list s[0..n)
+ * (RFC 9110 5.6.1) from *pos on: sets [*a, *b) to it without its OWS and
+ * moves *pos past it. -> 1 | 0 at the end. Empty elements are returned
+ * too (a == b); the caller skips them if it wants.
+ */
+static inline int http_list_next(const char *s, size_t n, size_t *pos,
+                                 size_t *a, size_t *b)
+{
+    size_t i = *pos, j = i;
+
+    if (i > n)
+        return 0;
+    while (j < n && s[j] != ',')
+        j++;
+    *a = i;
+    *b = j;
+    while (*a < *b && (s[*a] == ' ' || s[*a] == '\t'))
+        (*a)++;
+    while (*b > *a && (s[*b - 1] == ' ' || s[*b - 1] == '\t'))
+        (*b)--;
+    *pos = j + 1;
+    return 1;
+}
+
+/* Does the comma-separated list s[0..n) hold tok (case-insensitive)? */
+static inline int http_list_has(const char *s, size_t n, const char *tok)
+{
+    size_t tn = strlen(tok), pos = 0, a, b;
+
+    while (http_list_next(s, n, &pos, &a, &b))
+        if (b - a == tn && strncasecmp(s + a, tok, tn) == 0)
+            return 1;
+    return 0;
 }
 
 /*

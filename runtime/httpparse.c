@@ -17,7 +17,7 @@
  * "100 Continue", an error status, or the end of the buffered bytes.
  *
  * Invariants:
- *   - in[in_off .. in_len) are received bytes llhttp has not seen yet;
+ *   - in.p[in_off .. in.len) are received bytes llhttp has not seen yet;
  *     llhttp keeps no pointer into them between calls (it hands every
  *     open span to its callback before llhttp_execute returns);
  *   - uservalue 1 is the request table being built (nil between
@@ -45,8 +45,8 @@ struct hp {
     llhttp_t ll;
     lua_State *L;           /* the state parse() runs in */
     struct hp_limits lim;
-    char *in;               /* received bytes (see invariants) */
-    size_t in_off, in_len, in_cap;
+    struct hp_buf in;       /* received bytes (see invariants) */
+    size_t in_off;
     struct hp_buf url, field, value, body;
     size_t method_len;      /* request line: method bytes */
     size_t version_len;     /* ... bytes after "HTTP/" */
@@ -233,29 +233,19 @@ static int on_header_value(llhttp_t *ll, const char *at, size_t n)
  * last, once; another coding before it is not implemented (501). */
 static void hp_check_te(struct hp *h, const char *s, size_t n)
 {
-    int count = 0, chunked_at = -1, i_item = 0;
-    size_t i = 0;
+    int count = 0, chunked_at = -1;
+    size_t pos = 0, a, b;
 
     h->has_te = 1;
-    while (i <= n) {
-        size_t j = i;
-        while (j < n && s[j] != ',')
-            j++;
-        size_t a = i, b = j;
-        while (a < b && (s[a] == ' ' || s[a] == '\t'))
-            a++;
-        while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
-            b--;
-        if (b > a) {
-            if (b - a == 7 && strncasecmp(s + a, "chunked", 7) == 0) {
-                if (chunked_at >= 0)
-                    h->te_chunked_bad = 1;
-                chunked_at = i_item;
-            }
-            count++;
-            i_item++;
+    while (http_list_next(s, n, &pos, &a, &b)) {
+        if (a == b)
+            continue;
+        if (b - a == 7 && strncasecmp(s + a, "chunked", 7) == 0) {
+            if (chunked_at >= 0)
+                h->te_chunked_bad = 1;
+            chunked_at = count;
         }
-        i = j + 1;
+        count++;
     }
     if (chunked_at != count - 1)
         h->te_chunked_bad = 1;
@@ -584,22 +574,12 @@ static int hp_error_status(struct hp *h, llhttp_errno_t e)
 static void hp_push(lua_State *L, struct hp *h, const char *s, size_t n)
 {
     if (h->in_off > 0) {
-        memmove(h->in, h->in + h->in_off, h->in_len - h->in_off);
-        h->in_len -= h->in_off;
+        memmove(h->in.p, h->in.p + h->in_off, h->in.len - h->in_off);
+        h->in.len -= h->in_off;
         h->in_off = 0;
     }
-    if (h->in_len + n > h->in_cap) {
-        size_t cap = h->in_cap ? h->in_cap : 4096;
-        while (cap < h->in_len + n)
-            cap *= 2;
-        char *p = realloc(h->in, cap);
-        if (!p)
-            luaL_error(L, "not enough memory");
-        h->in = p;
-        h->in_cap = cap;
-    }
-    memcpy(h->in + h->in_len, s, n);
-    h->in_len += n;
+    if (buf_add(&h->in, s, n, SIZE_MAX) != 0)
+        luaL_error(L, "not enough memory");
 }
 
 /* llhttp has consumed the input up to in[end]. */
@@ -607,7 +587,7 @@ static void hp_consumed(struct hp *h, size_t end)
 {
     if (end > h->in_off) {
         h->fed += end - h->in_off;
-        h->prev_last = h->in[end - 1];
+        h->prev_last = h->in.p[end - 1];
     }
     h->in_off = end;
 }
@@ -659,22 +639,22 @@ static int hp_parse(lua_State *L)
     lua_getiuservalue(L, 1, 2);             /* HP_HEADERS */
     lua_getiuservalue(L, 1, 3);             /* HP_TRAILERS */
     h->L = L;
-    while (h->in_off < h->in_len) {
-        const char *p = h->in + h->in_off;
+    while (h->in_off < h->in.len) {
+        const char *p = h->in.p + h->in_off;
         h->stop = HP_MORE;
         h->busy = 1;
         h->run_start = p;
-        llhttp_errno_t e = llhttp_execute(&h->ll, p, h->in_len - h->in_off);
+        llhttp_errno_t e = llhttp_execute(&h->ll, p, h->in.len - h->in_off);
         h->busy = 0;
         if (e == HPE_OK) {
-            hp_consumed(h, h->in_len);
+            hp_consumed(h, h->in.len);
             break;
         }
         if (e != HPE_PAUSED && e != HPE_PAUSED_UPGRADE) {
             h->status = hp_error_status(h, e);
             return hp_failed(L, h);
         }
-        hp_consumed(h, (size_t)(llhttp_get_error_pos(&h->ll) - h->in));
+        hp_consumed(h, (size_t)(llhttp_get_error_pos(&h->ll) - h->in.p));
         if (e == HPE_PAUSED_UPGRADE)        /* Upgrade is not offered */
             llhttp_resume_after_upgrade(&h->ll);
         else
@@ -694,7 +674,7 @@ static int hp_parse(lua_State *L)
             lua_setiuservalue(L, 1, 2);
             lua_pushvalue(L, HP_TRAILERS);
             lua_setiuservalue(L, 1, 3);
-            if (h->in_off == h->in_len) {
+            if (h->in_off == h->in.len) {
                 lua_pushliteral(L, "continue");
                 return 1;
             }
@@ -716,9 +696,8 @@ static int hp_gc(lua_State *L)
 {
     struct hp *h = hp_check(L);
 
-    free(h->in);
-    h->in = NULL;
-    h->in_len = h->in_off = h->in_cap = 0;
+    buf_free(&h->in);
+    h->in_off = 0;
     buf_free(&h->url);
     buf_free(&h->field);
     buf_free(&h->value);

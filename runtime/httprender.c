@@ -62,27 +62,6 @@ static const char *hr_date_line(void)
     return line;
 }
 
-/* Case-insensitive: does the comma-separated list s hold `tok`? */
-static int hr_list_has(const char *s, size_t n, const char *tok)
-{
-    size_t tn = strlen(tok), i = 0;
-
-    while (i < n) {
-        size_t j = i;
-        while (j < n && s[j] != ',')
-            j++;
-        size_t a = i, b = j;
-        while (a < b && (s[a] == ' ' || s[a] == '\t'))
-            a++;
-        while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
-            b--;
-        if (b - a == tn && strncasecmp(s + a, tok, tn) == 0)
-            return 1;
-        i = j + 1;
-    }
-    return 0;
-}
-
 /* Push the value at idx as field text: a string as is, an integer (or an
  * integral float) in decimal, another number as tostring does. -> its
  * bytes | NULL (pushes nothing) when it is no string or number or holds a
@@ -176,7 +155,7 @@ static const char *hr_fields(lua_State *L, struct hr *r, char *problem,
             /* stack: ... key, value, text */
             switch (kind) {
             case HR_CONNECTION:
-                r->close = r->close || hr_list_has(v, vlen, "close");
+                r->close = r->close || http_list_has(v, vlen, "close");
                 lua_pop(L, 1);
                 continue;
             case HR_LENGTH:
