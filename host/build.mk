@@ -1,5 +1,6 @@
 # host/build.mk: Linux back ends shared by the monitor and the hosted target.
-HOST_SRCS += host/host.c host/net.c host/net_slirp.c host/net_tap.c
+HOST_SRCS += host/host.c host/net.c host/net_slirp.c host/net_tap.c \
+    host/deadline.c
 
 # libslirp (Debian libslirp-dev). Its slirp.pc requires glib-2.0's .pc,
 # which lunik does not need (libslirp.so brings its own glib), so plain

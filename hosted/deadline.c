@@ -3,16 +3,15 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #include "lunik/platform.h"
+#include "../host/deadline.h"
 
 /*
- * The program stores the deadline (no system call); the watcher thread
- * wakes every PLAT_DEADLINE_TICK_NS (or at the deadline if sooner), and
- * once the clock has passed a deadline it has not fired yet, it sends
- * DEADLINE_SIGNAL to the program's thread, whose handler calls fn if that
- * deadline is still the one set (a cancel in between wins).
+ * The program stores the deadline (no system call); the watcher
+ * (host/deadline.c), once the clock has passed a deadline it has not fired
+ * yet, sends DEADLINE_SIGNAL to the program's thread, whose handler calls
+ * fn if that deadline is still the one set (a cancel in between wins).
  */
 #define DEADLINE_SIGNAL (SIGRTMIN + 1)
 
@@ -32,34 +31,22 @@ static void on_deadline_signal(int sig)
         deadline_fn();
 }
 
-static void *watch(void *arg)
+/* The watcher fired (its thread): signal the program's thread. */
+static void deadline_fire(void *arg, uint64_t d)
 {
-    uint64_t last = 0;
-
     (void)arg;
-    for (;;) {
-        uint64_t d = __atomic_load_n(&deadline_ns, __ATOMIC_SEQ_CST);
-        uint64_t now = plat_clock_monotonic(), wait = PLAT_DEADLINE_TICK_NS;
-        if (d != 0 && d != last && now >= d) {
-            last = d;
-            __atomic_store_n(&fired_ns, d, __ATOMIC_SEQ_CST);
-            pthread_kill(program_thread, DEADLINE_SIGNAL);
-        } else if (d != 0 && d != last && d - now < wait) {
-            wait = d - now;
-        }
-        struct timespec ts = { (time_t)(wait / 1000000000u),
-                               (long)(wait % 1000000000u) };
-        nanosleep(&ts, NULL);
-    }
-    return NULL;
+    __atomic_store_n(&fired_ns, d, __ATOMIC_SEQ_CST);
+    pthread_kill(program_thread, DEADLINE_SIGNAL);
 }
+
+static struct host_deadline watcher = { .word = &deadline_ns,
+                                        .fire = deadline_fire };
 
 /* Start the watcher once, from the program's thread. */
 static void deadline_start(void)
 {
     struct sigaction sa;
     sigset_t all;
-    pthread_t t;
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_deadline_signal;
@@ -71,8 +58,7 @@ static void deadline_start(void)
     sigfillset(&all);
     sigset_t old;
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    if (pthread_create(&t, NULL, watch, NULL) == 0)
-        pthread_detach(t);
+    host_deadline_start(&watcher);          /* runs as long as we do */
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     started = 1;
 }

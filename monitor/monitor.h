@@ -3,6 +3,8 @@
 #define LUNIK_MONITOR_H
 
 #include <pthread.h>
+
+#include "host/deadline.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,8 +48,8 @@ struct mon_upcall {
     uint64_t *deadline;                 /* host address of the guest's word */
     int pending;                        /* the watcher asked for an upcall */
     int in_wait;                        /* the vCPU is in LUNIK_HC_WAIT */
-    int quit, started;
-    pthread_t thread;
+    int started;
+    struct host_deadline watch;         /* host/deadline.h */
 };
 
 /* One virtual machine. Guest memory is mem[0 .. mem_size), GPA 0 first. */

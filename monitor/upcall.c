@@ -6,39 +6,22 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 
-#include "host/host.h"
+#include "host/deadline.h"
 
-#define UPCALL_TICK_NS 5000000ull       /* platform.h PLAT_DEADLINE_TICK_NS */
 #define UPCALL_STACK_ROOM 4096          /* bytes the entry may use below */
 
-/* The watcher: fire each deadline once, when the vCPU is in guest mode. */
-static void *upcall_watch(void *arg)
+/* The watcher fired: enter the upcall, if the vCPU is in guest mode. */
+static void upcall_fire(void *arg, uint64_t deadline_ns)
 {
     struct mon_vm *vm = arg;
-    uint64_t last = 0;
 
-    while (!__atomic_load_n(&vm->upcall.quit, __ATOMIC_SEQ_CST)) {
-        /* Guest memory: any value may be there; it is only compared. */
-        uint64_t d = __atomic_load_n(vm->upcall.deadline, __ATOMIC_SEQ_CST);
-        uint64_t now = host_clock_monotonic(), wait = UPCALL_TICK_NS;
-        if (d != 0 && d != last && now >= d) {
-            last = d;
-            if (!__atomic_load_n(&vm->upcall.in_wait, __ATOMIC_SEQ_CST)) {
-                __atomic_store_n(&vm->upcall.pending, 1, __ATOMIC_SEQ_CST);
-                __atomic_store_n(&vm->run->immediate_exit, 1,
-                                 __ATOMIC_SEQ_CST);
-                pthread_kill(vm->vcpu_thread, SIGUSR1);
-            }
-        } else if (d != 0 && d != last && d - now < wait) {
-            wait = d - now;
-        }
-        struct timespec ts = { (time_t)(wait / 1000000000u),
-                               (long)(wait % 1000000000u) };
-        nanosleep(&ts, NULL);
-    }
-    return NULL;
+    (void)deadline_ns;
+    if (__atomic_load_n(&vm->upcall.in_wait, __ATOMIC_SEQ_CST))
+        return;
+    __atomic_store_n(&vm->upcall.pending, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&vm->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    pthread_kill(vm->vcpu_thread, SIGUSR1);
 }
 
 int mon_upcall_setup(struct mon_vm *vm, uint64_t entry, uint64_t deadline_gpa)
@@ -52,7 +35,10 @@ int mon_upcall_setup(struct mon_vm *vm, uint64_t entry, uint64_t deadline_gpa)
         return -1;
     vm->upcall.entry = entry;
     vm->upcall.deadline = d;
-    if (pthread_create(&vm->upcall.thread, NULL, upcall_watch, vm) != 0) {
+    vm->upcall.watch.word = d;
+    vm->upcall.watch.fire = upcall_fire;
+    vm->upcall.watch.arg = vm;
+    if (host_deadline_start(&vm->upcall.watch) != 0) {
         vm->upcall.deadline = NULL;
         return 0;                           /* no timer: budgets do nothing */
     }
@@ -95,7 +81,6 @@ void mon_upcall_stop(struct mon_vm *vm)
 {
     if (!vm->upcall.started)
         return;
-    __atomic_store_n(&vm->upcall.quit, 1, __ATOMIC_SEQ_CST);
-    pthread_join(vm->upcall.thread, NULL);
+    host_deadline_stop(&vm->upcall.watch);
     vm->upcall.started = 0;
 }
