@@ -104,6 +104,9 @@ end
 
 local kinds = setmetatable({}, { __mode = "k" })
 local budgets = setmetatable({}, { __mode = "k" })  -- co -> seconds
+-- co -> its I/O timeout entry (wait_io), kept and reused: a handler that
+-- waits again moves its deadline without touching the heap.
+local io_timers = setmetatable({}, { __mode = "k" })
 local SLEEP = {}            -- yielded by lunik.sleep (private token)
 local IO = {}               -- yielded by wait_io (private token)
 local IO_EVENT = {}         -- passed to a handler woken by its event
@@ -162,12 +165,16 @@ local function resume(co, ...)
     local ok, what = co_resume(co, ...)
     if not ok then              -- still armed: fail() asks how it ended
         fail(co, what)
+        local e = io_timers[co]
+        if e and e.pos then heap_remove(e) end
         return disarm()
     end
     disarm()
     if co_status(co) == "dead" then
         console_done(co)
         kinds[co] = nil
+        local e = io_timers[co]
+        if e and e.pos then heap_remove(e) end
     elseif what ~= SLEEP and what ~= IO then  -- plain yield: next turn
         nready = nready + 1
         ready[nready] = co
@@ -288,11 +295,20 @@ local function run_timers(t)
         local e = heap[1]
         if e.at > t or e.seq > last then break end
         heap_remove(e)
-        note_lag(t - e.at)
         local co, every = e.co, e.every
-        if co then
+        if e.io then                -- an I/O timeout (wait_io): lazy
+            if not e.armed then     -- stale: its wait has ended
+            elseif e.due > t then   -- pushed back meanwhile: re-arm
+                heap_push(e, e.due)
+            else
+                note_lag(t - e.at)
+                if co_status(co) == "suspended" then resume(co) end
+            end
+        elseif co then
+            note_lag(t - e.at)
             if co_status(co) == "suspended" then resume(co) end
         elseif every then
+            note_lag(t - e.at)
             -- Next tick on the original grid; skip the ones already missed.
             local at = e.at + every
             if at <= t then at = at + every * (floor((t - at) / every) + 1) end
@@ -301,6 +317,7 @@ local function run_timers(t)
             e.runs = e.runs + 1
             start("timer", e.fn)
         else
+            note_lag(t - e.at)
             e.runs = e.runs + 1
             start("timer", e.fn)
         end
@@ -387,8 +404,19 @@ local function wait_io(id, timeout)
     nio = nio + 1
     local e
     if timeout then
-        e = { co = co }
-        heap_push(e, now() + timeout)
+        -- The entry stays in the heap after the wait (armed = false) and
+        -- is reused: a later deadline is only noted (due), and run_timers
+        -- re-pushes it when its old time comes; one heap operation per
+        -- timeout period instead of two per wait.
+        local at = now() + timeout
+        e = io_timers[co]
+        if not e then
+            e = { co = co, io = true }
+            io_timers[co] = e
+        end
+        e.due, e.armed = at, true
+        if e.pos and at < e.at then heap_remove(e) end
+        if not e.pos then heap_push(e, at) end
     end
     local woke = co_yield(IO)
     nio = nio - 1
@@ -396,7 +424,7 @@ local function wait_io(id, timeout)
     if next(set) == nil and io_waiters[id] == set then
         io_waiters[id] = nil
     end
-    if e and e.pos then heap_remove(e) end
+    if e then e.armed = false end
     return woke == IO_EVENT
 end
 
