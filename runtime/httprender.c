@@ -62,30 +62,37 @@ static const char *hr_date_line(void)
     return line;
 }
 
-/* Push the value at idx as field text: a string as is, an integer (or an
- * integral float) in decimal, another number as tostring does. -> its
- * bytes | NULL (pushes nothing) when it is no string or number or holds a
- * control character. */
-static const char *hr_value_text(lua_State *L, int idx, size_t *n)
+/* The value at idx as field text, pushing nothing where it can: a string
+ * as is, an integer (or an integral float) in decimal written to tmp,
+ * another number as tostring does (pushed: *pushed = 1, the caller pops
+ * it). -> its bytes | NULL (pushes nothing) when it is no string or
+ * number or holds a control character. */
+static const char *hr_value_text(lua_State *L, int idx, char tmp[32],
+                                 size_t *n, int *pushed)
 {
     const char *s;
 
-    idx = lua_absindex(L, idx);
+    *pushed = 0;
     if (lua_type(L, idx) == LUA_TSTRING) {
-        lua_pushvalue(L, idx);
+        s = lua_tolstring(L, idx, n);
     } else if (lua_type(L, idx) == LUA_TNUMBER) {
         int exact;
         lua_Integer i = lua_tointegerx(L, idx, &exact);
-        if (exact)                      /* integers and integral floats */
-            lua_pushfstring(L, "%I", (LUAI_UACINT)i);
-        else
-            luaL_tolstring(L, idx, NULL);
+        if (exact) {                    /* integers and integral floats */
+            *n = (size_t)snprintf(tmp, 32, LUA_INTEGER_FMT,
+                                  (LUAI_UACINT)i);
+            s = tmp;
+        } else {
+            s = luaL_tolstring(L, idx, n);
+            *pushed = 1;
+        }
     } else {
         return NULL;
     }
-    s = lua_tolstring(L, -1, n);
     if (!http_is_field_text(s, *n)) {
-        lua_pop(L, 1);
+        if (*pushed)
+            lua_pop(L, 1);
+        *pushed = 0;
         return NULL;
     }
     return s;
@@ -111,14 +118,17 @@ static enum hr_special hr_special(const char *name, size_t n)
 /* State of one rendering. */
 struct hr {
     int close, date, server;
-    int head_length;            /* the handler gave Content-Length digits */
-    lua_Integer nparts;         /* field lines collected */
+    int head_length;            /* the handler gave Content-Length digits:
+                                   the last of them at stack index 7 */
+    size_t bytes;               /* the field lines' size */
+    char *out;                  /* NULL: measure; else write here */
+    char *end;                  /* ... up to here */
 };
 
-/* Collect the handler's fields (table at index 3) as "Name: value\r\n"
- * strings in the table at index 7 (1..r->nparts; the handler's
- * Content-Length digits at key "length"). -> NULL | a problem, written to
- * `problem`. */
+/* One pass over the handler's fields (table at index 3): the first
+ * (r->out NULL) checks them, notes what the server must know and adds up
+ * the size of their "Name: value\r\n" lines; the second writes those lines
+ * at r->out. -> NULL | a problem, written to `problem`. */
 static const char *hr_fields(lua_State *L, struct hr *r, char *problem,
                              size_t size)
 {
@@ -141,53 +151,69 @@ static const char *hr_fields(lua_State *L, struct hr *r, char *problem,
             return problem;
         }
         for (size_t i = 1; i <= n; i++) {
+            char tmp[32];
             size_t vlen;
-            const char *v;
+            int pushed;
             if (list)
                 lua_geti(L, -1, (lua_Integer)i);
-            v = hr_value_text(L, -1, &vlen);
-            if (list)
-                lua_remove(L, v ? -2 : -1);
+            const char *v = hr_value_text(L, -1, tmp, &vlen, &pushed);
             if (!v) {
                 snprintf(problem, size, "bad value for header %s", name);
                 return problem;
             }
-            /* stack: ... key, value, text */
+            /* stack: ... key, value [, element] [, text] */
+            int emit = 0;
             switch (kind) {
             case HR_CONNECTION:
                 r->close = r->close || http_list_has(v, vlen, "close");
-                lua_pop(L, 1);
-                continue;
+                break;
             case HR_LENGTH:
-                if (vlen > 0 && strspn(v, "0123456789") == vlen) {
-                    lua_setfield(L, 7, "length");
+                if (!r->out && vlen > 0 && strspn(v, "0123456789") == vlen) {
+                    lua_pushlstring(L, v, vlen);
+                    lua_replace(L, 7);
                     r->head_length = 1;
-                } else {
-                    lua_pop(L, 1);
                 }
-                continue;
+                break;
             case HR_TE:                     /* framing is the server's */
-                lua_pop(L, 1);
-                continue;
+                break;
             case HR_DATE:
                 r->date = 0;
+                emit = 1;
                 break;
             case HR_SERVER:
                 r->server = 0;
+                emit = 1;
                 break;
             case HR_PLAIN:
+                emit = 1;
                 break;
             }
-            lua_pushlstring(L, name, nlen);
-            lua_pushliteral(L, ": ");
-            lua_rotate(L, -3, 2);           /* name, ": ", text */
-            lua_pushliteral(L, "\r\n");
-            lua_concat(L, 4);
-            lua_rawseti(L, 7, ++r->nparts);
+            if (emit && r->out && (size_t)(r->end - r->out) < nlen + vlen + 4) {
+                snprintf(problem, size, "header %s changed while the "
+                         "response was written", name);
+                return problem;         /* a metamethod's doing */
+            }
+            if (emit && r->out) {
+                memcpy(r->out, name, nlen);
+                memcpy(r->out + nlen, ": ", 2);
+                memcpy(r->out + nlen + 2, v, vlen);
+                memcpy(r->out + nlen + 2 + vlen, "\r\n", 2);
+                r->out += nlen + vlen + 4;
+            } else if (emit) {
+                r->bytes += nlen + vlen + 4;
+            }
+            lua_pop(L, pushed + list);
         }
         lua_pop(L, 1);                      /* value; key stays for next */
     }
     return NULL;
+}
+
+/* Append n bytes at *out. */
+static void hr_put(char **out, const char *s, size_t n)
+{
+    memcpy(*out, s, n);
+    *out += n;
 }
 
 /*
@@ -208,13 +234,12 @@ static const char *hr_fields(lua_State *L, struct hr *r, char *problem,
  */
 int lunik_http_render(lua_State *L)
 {
-    struct hr r = { 0, 1, 1, 0, 0 };
+    struct hr r = { 0, 1, 1, 0, 0, NULL, NULL };
     char problem[256];
     const char *method = lua_tostring(L, 1);
     const char *body = "";
     size_t body_n = 0;
     lua_Integer code = 0;
-    luaL_Buffer b;
 
     lua_settop(L, 6);
     r.close = lua_toboolean(L, 5);
@@ -249,7 +274,7 @@ int lunik_http_render(lua_State *L)
                         luaL_typename(L, 3));
         return 2;
     }
-    lua_newtable(L);                        /* 7: the field lines */
+    lua_settop(L, 7);                       /* 7: Content-Length digits */
     if (lua_istable(L, 3)) {
         const char *bad = hr_fields(L, &r, problem, sizeof problem);
         if (bad) {
@@ -258,45 +283,66 @@ int lunik_http_render(lua_State *L)
             return 2;
         }
     }
-    luaL_buffinit(L, &b);
-    lua_pushfstring(L, "HTTP/1.1 %d %s\r\n", (int)code,
-                    hr_reason((int)code));
-    luaL_addvalue(&b);
-    for (lua_Integer i = 1; i <= r.nparts; i++) {
-        lua_rawgeti(L, 7, i);
-        luaL_addvalue(&b);
-    }
-    if (r.server)
-        luaL_addstring(&b, "Server: lunik\r\n");
-    if (r.date)
-        luaL_addstring(&b, hr_date_line());
+    const char *reason = hr_reason((int)code);
+    const char *date = r.date ? hr_date_line() : "";
     int bodyless = code < 200 || code == 204 || code == 304;
+    int is_head = method && strcmp(method, "HEAD") == 0;
     int rest = 0;
+    char len[32];
+    size_t len_n = 0;
+    const char *len_s = len;
+    const char *conn = r.close ? "Connection: close\r\n\r\n" :
+                       lua_toboolean(L, 6) ?
+                       "Connection: keep-alive\r\n\r\n" : "\r\n";
     if (!bodyless) {
-        char len[32];
-        int is_head = method && strcmp(method, "HEAD") == 0;
-        luaL_addstring(&b, "Content-Length: ");
-        if (is_head && body_n == 0 && r.head_length) {
-            lua_getfield(L, 7, "length");
-            luaL_addvalue(&b);
-        } else {
-            snprintf(len, sizeof len, "%zu", body_n);
-            luaL_addstring(&b, len);
-        }
-        luaL_addstring(&b, "\r\n");
+        if (is_head && body_n == 0 && r.head_length)
+            len_s = lua_tolstring(L, 7, &len_n);
+        else
+            len_n = (size_t)snprintf(len, sizeof len, "%zu", body_n);
         if (is_head)
             body_n = 0;
         rest = body_n > HR_INLINE_BODY;
     }
-    if (r.close)
-        luaL_addstring(&b, "Connection: close\r\n\r\n");
-    else if (lua_toboolean(L, 6))
-        luaL_addstring(&b, "Connection: keep-alive\r\n\r\n");
-    else
-        luaL_addstring(&b, "\r\n");
+    size_t total = 9 + 4 + strlen(reason) + 2 + r.bytes +
+                   (r.server ? 15 : 0) + strlen(date) +
+                   (bodyless ? 0 : 16 + len_n + 2) + strlen(conn) +
+                   (!bodyless && !rest ? body_n : 0);
+    luaL_Buffer b;
+    char *start = luaL_buffinitsize(L, &b, total);
+    char *out = start;
+    out += snprintf(out, 14, "HTTP/1.1 %03d ", (int)code);
+    hr_put(&out, reason, strlen(reason));
+    hr_put(&out, "\r\n", 2);
+    if (lua_istable(L, 3) && r.bytes > 0) {
+        struct hr w = r;
+        w.out = out;
+        w.end = out + r.bytes;
+        const char *bad = hr_fields(L, &w, problem, sizeof problem);
+        if (bad) {
+            lua_pushnil(L);
+            lua_pushstring(L, bad);
+            return 2;
+        }
+        if (w.out != w.end) {           /* fewer bytes: a metamethod's */
+            lua_pushnil(L);
+            lua_pushliteral(L, "headers changed while the response was "
+                            "written");
+            return 2;
+        }
+        out = w.out;
+    }
+    if (r.server)
+        hr_put(&out, "Server: lunik\r\n", 15);
+    hr_put(&out, date, strlen(date));
+    if (!bodyless) {
+        hr_put(&out, "Content-Length: ", 16);
+        hr_put(&out, len_s, len_n);
+        hr_put(&out, "\r\n", 2);
+    }
+    hr_put(&out, conn, strlen(conn));
     if (!bodyless && !rest)
-        luaL_addlstring(&b, body, body_n);
-    luaL_pushresult(&b);
+        hr_put(&out, body, body_n);
+    luaL_pushresultsize(&b, (size_t)(out - start));
     if (rest)
         lua_pushvalue(L, 4);
     else

@@ -611,6 +611,12 @@ do
        "a header name that is no token: 500")
     is(status_of(function() return 200, { X = true } end), 500,
        "a header value that is a boolean: 500")
+    is(status_of(function()             -- a list that grows as it is read
+        local n = 0
+        return 200, { X = setmetatable({}, {
+            __len = function() n = n + 1; return n end,
+            __index = function() return "v" end }) }
+    end), 500, "a header list whose __len changes while written: 500")
 
     out = serve(get("/x"), function()
         return 201, { ["X-N"] = 42, ["Set-Cookie"] = { "a=1", "b=2" },
