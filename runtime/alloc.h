@@ -37,6 +37,6 @@ size_t rt_alloc_limit(void);
 #define RT_ALLOC_RESERVE (1024 * 1024)
 void rt_alloc_reserve(int on);
 
-#define RT_ALLOC_SMALL_MAX 256
+#define RT_ALLOC_SMALL_MAX 1024
 
 #endif

@@ -8,6 +8,7 @@
 #include "lua.h"
 
 #include "httpcore.h"
+#include "udata.h"
 
 /*
  * One parser per connection (a full userdata). The connection's bytes are
@@ -592,9 +593,11 @@ static void hp_consumed(struct hp *h, size_t end)
     h->in_off = end;
 }
 
+static const void *hp_mt;       /* the parsers' metatable (rt_checkudata) */
+
 static struct hp *hp_check(lua_State *L)
 {
-    return luaL_checkudata(L, 1, "lunik.http.parser");
+    return rt_checkudata(L, 1, hp_mt, "lunik.http.parser");
 }
 
 /* Push the results for a failed request: nil, status, pending. */
@@ -742,6 +745,7 @@ int lunik_http_parser(lua_State *L)
         lua_pushcfunction(L, hp_gc);
         lua_setfield(L, -2, "__close");
     }
+    hp_mt = lua_topointer(L, -1);
     lua_setmetatable(L, -2);
     return 1;
 }

@@ -62,6 +62,25 @@ static const char *hr_date_line(void)
     return line;
 }
 
+/* Write v in decimal at tmp (room for 21 bytes: a sign and 20 digits,
+ * no NUL; snprintf costs ten times more here). -> the byte count. */
+static size_t hr_decimal(char *tmp, lua_Integer v)
+{
+    char d[24];
+    size_t n = 0, k = 0;
+    lua_Unsigned u = v < 0 ? 0u - (lua_Unsigned)v : (lua_Unsigned)v;
+
+    do {
+        d[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[k++] = '-';
+    while (n)
+        tmp[k++] = d[--n];
+    return k;
+}
+
 /* The value at idx as field text, pushing nothing where it can: a string
  * as is, an integer (or an integral float) in decimal written to tmp,
  * another number as tostring does (pushed: *pushed = 1, the caller pops
@@ -79,8 +98,7 @@ static const char *hr_value_text(lua_State *L, int idx, char tmp[32],
         int exact;
         lua_Integer i = lua_tointegerx(L, idx, &exact);
         if (exact) {                    /* integers and integral floats */
-            *n = (size_t)snprintf(tmp, 32, LUA_INTEGER_FMT,
-                                  (LUAI_UACINT)i);
+            *n = hr_decimal(tmp, i);
             s = tmp;
         } else {
             s = luaL_tolstring(L, idx, n);
@@ -104,15 +122,23 @@ enum hr_special { HR_PLAIN, HR_CONNECTION, HR_LENGTH, HR_TE, HR_DATE,
 
 static enum hr_special hr_special(const char *name, size_t n)
 {
-    static const struct { const char *name; enum hr_special kind; } s[] = {
-        { "connection", HR_CONNECTION }, { "content-length", HR_LENGTH },
-        { "transfer-encoding", HR_TE }, { "date", HR_DATE },
-        { "server", HR_SERVER },
-    };
-    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
-        if (strlen(s[i].name) == n && strncasecmp(s[i].name, name, n) == 0)
-            return s[i].kind;
-    return HR_PLAIN;
+    switch (n) {                        /* by length first: most are none */
+    case 4:
+        return strncasecmp(name, "date", 4) == 0 ? HR_DATE : HR_PLAIN;
+    case 6:
+        return strncasecmp(name, "server", 6) == 0 ? HR_SERVER : HR_PLAIN;
+    case 10:
+        return strncasecmp(name, "connection", 10) == 0 ? HR_CONNECTION :
+               HR_PLAIN;
+    case 14:
+        return strncasecmp(name, "content-length", 14) == 0 ? HR_LENGTH :
+               HR_PLAIN;
+    case 17:
+        return strncasecmp(name, "transfer-encoding", 17) == 0 ? HR_TE :
+               HR_PLAIN;
+    default:
+        return HR_PLAIN;
+    }
 }
 
 /* State of one rendering. */
@@ -298,7 +324,7 @@ int lunik_http_render(lua_State *L)
         if (is_head && body_n == 0 && r.head_length)
             len_s = lua_tolstring(L, 7, &len_n);
         else
-            len_n = (size_t)snprintf(len, sizeof len, "%zu", body_n);
+            len_n = hr_decimal(len, (lua_Integer)body_n);
         if (is_head)
             body_n = 0;
         rest = body_n > HR_INLINE_BODY;
@@ -310,7 +336,9 @@ int lunik_http_render(lua_State *L)
     luaL_Buffer b;
     char *start = luaL_buffinitsize(L, &b, total);
     char *out = start;
-    out += snprintf(out, 14, "HTTP/1.1 %03d ", (int)code);
+    hr_put(&out, "HTTP/1.1 ", 9);
+    out += hr_decimal(out, code);           /* 100..599: three digits */
+    hr_put(&out, " ", 1);
     hr_put(&out, reason, strlen(reason));
     hr_put(&out, "\r\n", 2);
     if (lua_istable(L, 3) && r.bytes > 0) {

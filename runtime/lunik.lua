@@ -19,9 +19,11 @@
 --     heap, nil while the entry is not in it;
 --   * `ready` holds handlers that yielded with plain coroutine.yield; they
 --     are resumed on the next loop turn;
---   * io_waiters[id] is the set of handlers waiting (wait_io) for an event
---     of network endpoint id; nio counts them. A handler waits on at most
---     one id at a time.
+--   * io_waiters[id] holds the handlers waiting (wait_io) for an event of
+--     network endpoint id: the coroutine itself when it is the only one
+--     (the usual case: no table made per wait), else a set of them; nio
+--     counts them. A handler waits on at most one id at a time; the heap
+--     may still hold its last I/O timeout entry, disarmed (wait_io).
 
 local core = ...
 
@@ -398,9 +400,14 @@ local function wait_io(id, timeout)
     if is_main or not kinds[co] then
         error("lunik.net: not inside a lunik handler coroutine", 3)
     end
-    local set = io_waiters[id]
-    if not set then set = {}; io_waiters[id] = set end
-    set[co] = true
+    local w = io_waiters[id]
+    if w == nil then
+        io_waiters[id] = co
+    elseif type(w) == "thread" then
+        io_waiters[id] = { [w] = true, [co] = true }
+    else
+        w[co] = true
+    end
     nio = nio + 1
     local e
     if timeout then
@@ -420,9 +427,12 @@ local function wait_io(id, timeout)
     end
     local woke = co_yield(IO)
     nio = nio - 1
-    set[co] = nil
-    if next(set) == nil and io_waiters[id] == set then
+    w = io_waiters[id]                  -- wake() may have taken co out
+    if w == co then
         io_waiters[id] = nil
+    elseif type(w) == "table" then
+        w[co] = nil
+        if next(w) == nil then io_waiters[id] = nil end
     end
     if e then e.armed = false end
     return woke == IO_EVENT
@@ -430,23 +440,21 @@ end
 
 -- Resume every handler waiting on id (each may wait again).
 local function wake(id)
-    local set = io_waiters[id]
-    if not set then return end
-    local co = next(set)
-    if co == nil then return end
-    if next(set, co) == nil then            -- one waiter: the usual case
-        if co_status(co) == "suspended" then
-            set[co] = nil
-            resume(co, IO_EVENT)
+    local w = io_waiters[id]
+    if w == nil then return end
+    if type(w) == "thread" then             -- one waiter: the usual case
+        if co_status(w) == "suspended" then
+            io_waiters[id] = nil
+            resume(w, IO_EVENT)
         end
         return
     end
     local list, n = {}, 0
-    for c in next, set do n = n + 1; list[n] = c end
+    for c in next, w do n = n + 1; list[n] = c end
     for i = 1, n do
         local co = list[i]
-        if set[co] and co_status(co) == "suspended" then
-            set[co] = nil
+        if w[co] and co_status(co) == "suspended" then
+            w[co] = nil
             resume(co, IO_EVENT)
         end
     end

@@ -16,6 +16,7 @@
 
 #include "../net/net.h"
 #include "netlib.h"
+#include "udata.h"
 
 /*
  * Ownership. lwIP calls back into C with the endpoint's C state (struct
@@ -250,9 +251,11 @@ static void nl_on_udp(void *arg, struct udp_pcb *pcb, struct pbuf *p,
 
 /* ------------------------------------------------------ Lua helpers */
 
+static const void *nl_box_mt;   /* NL_BOX's metatable (rt_checkudata) */
+
 static struct nl_ep **nl_checkbox(lua_State *L, int i)
 {
-    return luaL_checkudata(L, i, NL_BOX);
+    return rt_checkudata(L, i, nl_box_mt, NL_BOX);
 }
 
 /* The endpoint in box i, which must be of `kind` and not closed by Lua. */
@@ -912,6 +915,7 @@ static const luaL_Reg nl_funcs[] = {
 int lunik_open_netcore(lua_State *L)
 {
     luaL_newmetatable(L, NL_BOX);
+    nl_box_mt = lua_topointer(L, -1);
     lua_pushcfunction(L, nl_gc);
     lua_setfield(L, -2, "__gc");
     lua_pushliteral(L, "lunik.net endpoint");
