@@ -247,7 +247,7 @@ int cli_net_finish(struct cli_options *opt)
                              "user, --net tap:NAME or -p).");
         return 0;
     }
-    net->mtu = 1500;
+    net->mtu = 0;                   /* the link's: host_net_open */
     if (opt->ip_arg != NULL) {
         int rc = cli_check_ip(opt);
         if (rc != 0)

@@ -74,6 +74,12 @@ int host_net_open(const struct lunik_net_config *cfg, char *why, size_t n)
         break;
     case LUNIK_NET_TAP:
         r = net_tap_open(cfg, why, n);
+        if (r == 0 && cfg->mtu == 0) {     /* the tap's own, up to the max */
+            int m = net_tap_mtu();
+            if (m >= (int)HOST_NET_MTU_MIN)
+                nic_info.mtu = m > (int)HOST_NET_MTU_MAX ? HOST_NET_MTU_MAX
+                                                         : (uint16_t)m;
+        }
         break;
     default:
         snprintf(why, n, "unknown network kind %d", cfg->kind);

@@ -67,7 +67,8 @@ void host_net_user_network(const struct lunik_net_config *cfg,
 
 /*
  * host_net_open: start the back end cfg names (LUNIK_NET_USER or
- * LUNIK_NET_TAP; cfg->mtu 0 means 1500). User mode adds every host port
+ * LUNIK_NET_TAP; cfg->mtu 0 means 1500 on user networking and the tap
+ * interface's own MTU, at most HOST_NET_MTU_MAX, on a tap). User mode adds every host port
  * forward (libslirp slirp_add_hostfwd, which binds and, for TCP, listens
  * on the host address at once) and raises the soft RLIMIT_NOFILE to the
  * hard one (every forwarded connection is a host socket). Tap checks

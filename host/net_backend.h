@@ -28,6 +28,9 @@ int net_slirp_poll_done(const struct host_pollset *ps, int failed);
 int net_slirp_pending(void);
 
 int net_tap_open(const struct lunik_net_config *cfg, char *why, size_t n);
+/* net_tap_mtu: the open tap interface's MTU in bytes (SIOCGIFMTU, see
+ * netdevice(7)), or -1. */
+int net_tap_mtu(void);
 void net_tap_close(void);
 int net_tap_send(const void *p, size_t n);
 long net_tap_recv(void *p, size_t n, size_t max_frame);

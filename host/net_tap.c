@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -56,6 +57,20 @@ int net_tap_open(const struct lunik_net_config *cfg, char *why, size_t n)
     }
     tap_gone = 0;
     return 0;
+}
+
+int net_tap_mtu(void)
+{
+    struct ifreq ifr;
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = -1;
+
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, tap_name, sizeof ifr.ifr_name);
+    if (s >= 0 && ioctl(s, SIOCGIFMTU, &ifr) == 0)
+        r = ifr.ifr_mtu;
+    if (s >= 0)
+        close(s);
+    return r;
 }
 
 void net_tap_close(void)

@@ -39,7 +39,7 @@ struct lunik_net_config {
     int kind;                   /* LUNIK_NET_* */
     char tap_name[16];          /* LUNIK_NET_TAP: interface name (IFNAMSIZ) */
     uint8_t mac[6];             /* the guest NIC's MAC address */
-    uint16_t mtu;               /* bytes; 1500 unless told */
+    uint16_t mtu;               /* bytes; 0: the link's (host/net.h) */
     uint32_t ipv4_addr;         /* fixed guest address (network byte order); */
     uint32_t ipv4_netmask;      /*   0 = DHCP (slirp's server on user) */
     uint32_t ipv4_gateway;

@@ -54,23 +54,27 @@
 #define ETHARP_SUPPORT_STATIC_ENTRIES 0
 
 /*
- * TCP, per connection: a 1460-byte MSS (1500-byte MTU), a 16-segment
- * (23 KiB) receive window that closes while the Lua program does not read
+ * TCP, per connection: an MSS of up to 8960 bytes (a 9000-byte jumbo MTU,
+ * host/net.h's HOST_NET_MTU_MAX; lwIP sends and advertises the smaller of
+ * this and the link's MTU - 40, so 1460 on a 1500-byte link), a 64 KiB
+ * receive window that closes while the Lua program does not read
  * (runtime/netlib.c acknowledges data only as it is consumed), and a
- * 16-segment send buffer a writer waits on when full. Together these bound
- * the memory one connection can pin.
+ * 64 KiB send buffer a writer waits on when full. Together these bound the
+ * memory one connection can pin. 64 KiB is the most TCP offers without
+ * window scaling; 16 segments (23 KiB) held bulk transfers to half the
+ * speed (bench/net.sh's TCP rows).
  */
-#define TCP_MSS                     1460
-#define TCP_WND                     (16 * TCP_MSS)
-#define TCP_SND_BUF                 (16 * TCP_MSS)
-#define TCP_SND_QUEUELEN            ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
-#define TCP_SNDLOWAT                (TCP_SND_BUF / 2)
+#define TCP_MSS                     8960
+#define TCP_WND                     65535
+#define TCP_SND_BUF                 65535
+#define TCP_SND_QUEUELEN            ((4 * TCP_SND_BUF + 535) / 536)
+#define TCP_SNDLOWAT                (TCP_SND_BUF / 4)   /* <= 64K - 4 MSS */
 /* No cap on half-open (SYN-received) connections: a burst of SYNs (1000
  * clients at once, arriving in one batch) would otherwise be dropped past
  * 255 and wait seconds for retransmission. runtime/netlib.c bounds the
  * established connections the program has not accepted yet instead. */
 #define TCP_LISTEN_BACKLOG          0
-#define TCP_OVERSIZE                TCP_MSS
+#define TCP_OVERSIZE                1460    /* at most the pcb's MSS */
 #define LWIP_TCP_KEEPALIVE          1
 #define LWIP_WND_SCALE              0
 #define TCP_QUEUE_OOSEQ             1
