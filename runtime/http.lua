@@ -211,7 +211,8 @@ local function serve_conn(conn, handler, o, server)
                 if err == "timeout" and a then send_error(conn, o, 408) end
                 break
             end
-            if not a then deadline = now() + o.read_timeout end
+            -- A request's read_timeout runs from when parse() first finds
+            -- it part-read: at most one parse after its first byte came.
         elseif req == "continue" then
             if not conn:write("HTTP/1.1 100 Continue\r\n\r\n",
                               o.write_timeout) then

@@ -393,9 +393,10 @@ end
 local io_waiters, nio = {}, 0
 local net_hooks             -- { poll, timeout, busy, on_events } or nil
 
--- Suspend the calling handler until wake(id) or `timeout` seconds (nil =
--- none). Returns true when woken by an event, false on the timeout.
-local function wait_io(id, timeout)
+-- Suspend the calling handler until wake(id) or the time `deadline`
+-- (seconds of now(); nil = none; one already past ends the wait on the
+-- next turn). Returns true when woken by an event, false on the deadline.
+local function wait_io(id, deadline)
     local co, is_main = co_running()
     if is_main or not kinds[co] then
         error("lunik.net: not inside a lunik handler coroutine", 3)
@@ -410,12 +411,12 @@ local function wait_io(id, timeout)
     end
     nio = nio + 1
     local e
-    if timeout then
+    if deadline then
         -- The entry stays in the heap after the wait (armed = false) and
         -- is reused: a later deadline is only noted (due), and run_timers
         -- re-pushes it when its old time comes; one heap operation per
         -- timeout period instead of two per wait.
-        local at = now() + timeout
+        local at = deadline
         e = io_timers[co]
         if not e then
             e = { co = co, io = true }

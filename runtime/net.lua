@@ -77,6 +77,7 @@ local function ensure_started()
     return true
 end
 
+-- Check a timeout argument (seconds >= 0, or nil for none).
 local function check_timeout(t, argn, name)
     if t ~= nil and (type(t) ~= "number" or t ~= t or t < 0) then
         error("bad argument #" .. argn .. " to '" .. name ..
@@ -84,14 +85,21 @@ local function check_timeout(t, argn, name)
               (t ~= t and "nan" or type(t) == "number" and tostring(t)
                or type(t)) .. ")", 3)
     end
-    return t and now() + t
 end
 
--- Seconds left until deadline (nil = none); false when it has passed.
-local function left(deadline)
-    if not deadline then return nil end
-    local l = deadline - now()
-    return l > 0 and l or false
+-- Wait for an event on endpoint id, `timeout` seconds (nil: no limit)
+-- from the first wait of a call, whose deadline (now() + timeout, taken
+-- only when the call first has to wait) is *deadline.
+-- -> the deadline (or true with no timeout) | false: it has passed.
+local function wait_within(id, timeout, deadline)
+    if timeout then
+        if not deadline then
+            if timeout == 0 then return false end
+            deadline = now() + timeout
+        end
+        return wait_io(id, deadline) and deadline
+    end
+    return wait_io(id, nil)
 end
 
 local function check_port(p, argn, name, zero_ok)
@@ -130,15 +138,14 @@ function Conn:read(n, timeout)
     if math.type(n) ~= "integer" or n < 1 then
         error("bad argument #1 to 'read' (byte count >= 1 expected)", 2)
     end
-    local deadline = check_timeout(timeout, 2, "read")
+    check_timeout(timeout, 2, "read")
     if not self.box then return nil, "closed" end
+    local deadline
     while true do
         local s, err = c_recv(self.box, n)
         if s ~= "" then return s, err end
-        local l = left(deadline)
-        if l == false or not wait_io(self.id, l) then
-            return nil, "timeout"
-        end
+        deadline = wait_within(self.id, timeout, deadline)
+        if not deadline then return nil, "timeout" end
         if not self.box then return nil, "closed" end   -- closed meanwhile
     end
 end
@@ -148,20 +155,19 @@ end
 -- "too long" when max bytes (default 65536) hold no "\n"; "closed" at the
 -- end of the stream, with the unterminated rest as partial (maybe "").
 function Conn:read_line(timeout, max)
-    local deadline = check_timeout(timeout, 1, "read_line")
+    check_timeout(timeout, 1, "read_line")
     if max == nil then max = DEFAULT_LINE_MAX end
     if math.type(max) ~= "integer" or max < 1 then
         error("bad argument #2 to 'read_line' (byte count >= 1 expected)", 2)
     end
     if not self.box then return nil, "closed", "" end
+    local deadline
     while true do
         local line, err, partial = c_recv_line(self.box, max)
         if line then return line end
         if line == nil then return nil, err, partial end
-        local l = left(deadline)
-        if l == false or not wait_io(self.id, l) then
-            return nil, "timeout"
-        end
+        deadline = wait_within(self.id, timeout, deadline)
+        if not deadline then return nil, "timeout" end
         if not self.box then return nil, "closed", "" end
     end
 end
@@ -179,18 +185,16 @@ function Conn:write(s, timeout)
                   type(s) .. ")", 2)
         end
     end
-    local deadline = check_timeout(timeout, 2, "write")
+    check_timeout(timeout, 2, "write")
     if not self.box then return nil, "closed" end
-    local i, len = 1, #s
+    local i, len, deadline = 1, #s, nil
     while i <= len do
         local k, err = c_send(self.box, s, i)
         if not k then return nil, err end
         i = i + k
         if i <= len then
-            local l = left(deadline)
-            if l == false or not wait_io(self.id, l) then
-                return nil, "timeout"
-            end
+            deadline = wait_within(self.id, timeout, deadline)
+            if not deadline then return nil, "timeout" end
             if not self.box then return nil, "closed" end
         end
     end
@@ -325,17 +329,18 @@ function net.connect(ip, port, timeout)
               2)
     end
     check_port(port, 2, "connect")
-    local deadline = check_timeout(timeout, 3, "connect")
+    check_timeout(timeout, 3, "connect")
     local ok, err = ensure_started()
     if not ok then return nil, err end
     local box, id = core.connect(ip, port)
     if not box then return nil, id end
+    local deadline
     while true do
         local state, e = c_state(box)
         if state == "open" then return new_conn(box, id) end
         if not state then c_close(box); return nil, e end
-        local l = left(deadline)
-        if l == false or not wait_io(id, l) then
+        deadline = wait_within(id, timeout, deadline)
+        if not deadline then
             c_close(box, true)
             return nil, "timeout"
         end
@@ -413,15 +418,16 @@ end
 -- net.wait_address([timeout]) -> "a.b.c.d" | nil, err: wait (in a
 -- handler) until the NIC has an IPv4 address (fixed, or leased by DHCP).
 function net.wait_address(timeout)
-    local deadline = check_timeout(timeout, 1, "wait_address")
+    check_timeout(timeout, 1, "wait_address")
+    local deadline = timeout and now() + timeout
     local ok, err = ensure_started()
     if not ok then return nil, err end
     naddr = naddr + 1                   -- the loop polls lwIP meanwhile
     while true do
         local a = core.address()
         if a then naddr = naddr - 1; return a end
-        local l = left(deadline)
-        if l == false then naddr = naddr - 1; return nil, "timeout" end
+        local l = deadline and deadline - now()
+        if l and l <= 0 then naddr = naddr - 1; return nil, "timeout" end
         sched.sleep(l and math.min(l, 0.01) or 0.01)
     end
 end
