@@ -7,7 +7,7 @@ LWIP_SRCS := $(addprefix $(LWIP_DIR)/, core/init.c core/def.c \
     core/ipv4/etharp.c core/ipv4/icmp.c core/ipv4/ip4.c \
     core/ipv4/ip4_addr.c core/ipv4/ip4_frag.c netif/ethernet.c)
 
-BOTH_SRCS += net/stack.c $(LWIP_SRCS)
+BOTH_SRCS += net/stack.c net/mem.c $(LWIP_SRCS)
 
 # lwIP's headers, then the port's (lwipopts.h, arch/cc.h), for the port,
 # the stack and whoever calls lwIP (runtime/netlib.c).

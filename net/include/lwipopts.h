@@ -23,6 +23,14 @@
  */
 #define MEM_LIBC_MALLOC             1
 #define MEMP_MEM_MALLOC             1
+/* ... through net/mem.c's size classes, which keep freed blocks. */
+#include <stddef.h>
+void *lunik_net_mem_malloc(size_t n);        /* as malloc(3) */
+void *lunik_net_mem_calloc(size_t count, size_t size);  /* as calloc(3) */
+void lunik_net_mem_free(void *p);           /* as free(3), not NULL */
+#define mem_clib_malloc             lunik_net_mem_malloc
+#define mem_clib_calloc             lunik_net_mem_calloc
+#define mem_clib_free               lunik_net_mem_free
 #define MEM_ALIGNMENT               8
 #define MEM_SIZE                    (256 * 1024)
 #define MEMP_NUM_TCP_PCB            4096    /* unused with MEMP_MEM_MALLOC */
