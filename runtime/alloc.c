@@ -82,26 +82,85 @@ static void small_free(void *p, size_t c)
     free_list[c] = b;
 }
 
+/*
+ * Large blocks of RT_ALLOC_CACHED_MIN..RT_ALLOC_CACHED_MAX bytes are
+ * rounded up to whole RT_ALLOC_CACHED_STEPs and, once freed, kept per
+ * rounded size (up to RT_ALLOC_CACHE_BYTES in all) for the next block of
+ * that size. A program moving data in 16-256 KiB strings (a bulk TCP
+ * transfer) otherwise has the C library map and unmap memory for each
+ * (musl's malloc gives such blocks their own mapping), and the guest
+ * zeroes every page it maps again. Kept blocks still count in in_use;
+ * an allocation that would pass the limit frees them first.
+ */
+#define RT_ALLOC_CACHED_MIN (16 * 1024)
+#define RT_ALLOC_CACHED_MAX (256 * 1024)
+#define RT_ALLOC_CACHED_STEP 4096
+#define RT_ALLOC_CACHE_BYTES (1024 * 1024)
+#define RT_ALLOC_CACHE_SLOTS (RT_ALLOC_CACHED_MAX / RT_ALLOC_CACHED_STEP)
 
+static struct rt_free_block *large_cache[RT_ALLOC_CACHE_SLOTS + 1];
+static size_t cached;                   /* bytes in large_cache */
 
+/* The bytes a large block of n really takes (its rounded size). */
+static size_t large_size(size_t n)
+{
+    if (n < RT_ALLOC_CACHED_MIN || n > RT_ALLOC_CACHED_MAX)
+        return n;
+    return (n + RT_ALLOC_CACHED_STEP - 1) & ~(size_t)(RT_ALLOC_CACHED_STEP - 1);
+}
 
-/* A large block of n bytes from the C library, if the limit and the
- * guard (no large block for a handler over its budget) allow. */
+/* Give every kept block back to the C library. */
+static void large_cache_drop(void)
+{
+    for (size_t i = 0; i <= RT_ALLOC_CACHE_SLOTS; i++) {
+        while (large_cache[i] != NULL) {
+            struct rt_free_block *b = large_cache[i];
+            large_cache[i] = b->next;
+            free(b);
+            in_use -= i * RT_ALLOC_CACHED_STEP;
+        }
+    }
+    cached = 0;
+}
+
+/* A large block of n bytes (rounded: large_size) from the cache or the C
+ * library, if the limit and the guard (no large block for a handler over
+ * its budget) allow. */
 static void *large_alloc(size_t n)
 {
+    size_t r = large_size(n);
     void *p;
 
-    if (n > limit - in_use || (n >= RT_GUARD_LARGE && !rt_guard_alloc_ok(n)))
+    if (n >= RT_GUARD_LARGE && !rt_guard_alloc_ok(n))
         return NULL;
-    if ((p = malloc(n)) != NULL)
-        in_use += n;
+    if (r != n && large_cache[r / RT_ALLOC_CACHED_STEP] != NULL) {
+        struct rt_free_block *b = large_cache[r / RT_ALLOC_CACHED_STEP];
+        large_cache[r / RT_ALLOC_CACHED_STEP] = b->next;
+        cached -= r;
+        return b;
+    }
+    if (r > limit - in_use && cached > 0)
+        large_cache_drop();
+    if (r > limit - in_use)
+        return NULL;
+    if ((p = malloc(r)) != NULL)
+        in_use += r;
     return p;
 }
 
 static void large_free(void *p, size_t n)
 {
+    size_t r = large_size(n);
+
+    if (r != n && cached + r <= RT_ALLOC_CACHE_BYTES) {
+        struct rt_free_block *b = p;
+        b->next = large_cache[r / RT_ALLOC_CACHED_STEP];
+        large_cache[r / RT_ALLOC_CACHED_STEP] = b;
+        cached += r;
+        return;
+    }
     free(p);
-    in_use -= n;
+    in_use -= r;
 }
 
 void *rt_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
@@ -124,12 +183,17 @@ void *rt_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         size_class(osize) == size_class(nsize))
         return ptr;
     if (!old_small && nsize > RT_ALLOC_SMALL_MAX) {
-        if (nsize > osize && (nsize - osize > limit - in_use ||
-            (nsize >= RT_GUARD_LARGE && !rt_guard_alloc_ok(nsize))))
-            return NULL;
-        if ((n = realloc(ptr, nsize)) != NULL)
-            in_use = in_use - osize + nsize;
-        return n;
+        size_t ro = large_size(osize), rn = large_size(nsize);
+        if (ro == rn)
+            return ptr;
+        if (ro == osize && rn == nsize) {   /* neither is ever kept */
+            if (nsize > osize && (nsize - osize > limit - in_use ||
+                (nsize >= RT_GUARD_LARGE && !rt_guard_alloc_ok(nsize))))
+                return NULL;
+            if ((n = realloc(ptr, nsize)) != NULL)
+                in_use = in_use - osize + nsize;
+            return n;
+        }
     }
     n = nsize <= RT_ALLOC_SMALL_MAX ? small_alloc(size_class(nsize))
                                     : large_alloc(nsize);
