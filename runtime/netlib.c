@@ -540,10 +540,17 @@ static int nl_recv(lua_State *L)
     if (have == 0)
         return nl_rx_empty(L, ep);
     size_t n = have < (size_t)want ? have : (size_t)want;
-    luaL_Buffer b;
-    char *dst = luaL_buffinitsize(L, &b, n);
-    pbuf_copy_partial(ep->rx, dst, (u16_t)n, 0);
-    luaL_pushresultsize(&b, n);
+    /* One copy into the string: straight from the first pbuf when it
+     * holds all n bytes, else through a static buffer (a chain holds at
+     * most 64 KiB - 1: pbuf tot_len), not through a luaL_Buffer, whose
+     * box is a second large block per read. */
+    static char flat[0xffff];
+    if (ep->rx->len >= n) {
+        lua_pushlstring(L, ep->rx->payload, n);
+    } else {
+        pbuf_copy_partial(ep->rx, flat, (u16_t)n, 0);
+        lua_pushlstring(L, flat, n);
+    }
     nl_rx_drop(ep, n);
     nl_consumed(ep, n);
     return 1;
