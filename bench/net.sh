@@ -9,7 +9,9 @@
 # figure is also given as a ratio to nginx's from this same run.
 # UDP: echo replies per second (build/bench/udpecho: 64-byte datagrams, 32
 # outstanding) against examples/udp_echo.lua and a C echo server on the
-# host. Everything (nginx, wrk, the UDP client, every lunik instance and
+# host. TCP bulk: 50 MB from and to bench/tcpbulk.lua on one connection
+# (build/bench/tcpbulk), through the tap at MTU 1500 and 9000, against the
+# same client and a C server on the host's loopback. Everything (nginx, wrk, the UDP client, every lunik instance and
 # its tap) runs in one network namespace this script makes (unshare --net),
 # so every row compares like with like and no traffic touches the host's
 # network; the kernel removes the namespace, tap included, when the script
@@ -54,6 +56,9 @@ done
 mkdir -p "$top/build/bench"
 gcc -O2 -Wall -Wextra -o "$top/build/bench/udpecho" "$top/bench/udpecho.c"
 udpecho=$top/build/bench/udpecho
+gcc -O2 -Wall -Wextra -o "$top/build/bench/tcpbulk" "$top/bench/tcpbulk.c"
+tcpbulk=$top/build/bench/tcpbulk
+bulk_bytes=50000000
 
 # port: a TCP or UDP port (udp as $1) nothing uses right now, below the
 # ephemeral range (so no client's own port takes it) when there is room.
@@ -156,6 +161,7 @@ cp "$top/examples/http.lua" "$work/http.lua"
 "$lunik" build "$work/http.lua" -o "$work/http.img" >/dev/null
 cp "$top/examples/udp_echo.lua" "$work/udp_echo.lua"
 "$lunik" build "$work/udp_echo.lua" -o "$work/udp_echo.img" >/dev/null
+"$lunik" build "$top/bench/tcpbulk.lua" -o "$work/tcpbulk.img" >/dev/null
 
 echo "== HTTP keep-alive, hello route: wrk --latency -t1 -c50 -d5s" \
     "(x: ratio to nginx) =="
@@ -265,4 +271,44 @@ if [ $kvm -eq 1 ]; then
 fi
 [ $tap_made -eq 1 ] && run_udp "lunik hosted, tap" hosted tap
 run_udp "lunik hosted, slirp -p" hosted slirp
+
+echo "== TCP bulk: $((bulk_bytes / 1000000)) MB each way on one connection" \
+    "(MB/s; x: ratio to the host's loopback) =="
+printf '%-34s %10s %10s %9s %9s\n' "server" "from it" "to it" "from x" \
+    "to x"
+bulk_from="" bulk_to=""
+bench_bulk() {  # bench_bulk LABEL HOST PORT
+    local res from to i
+    for i in $(seq 40); do    # until it answers (the guest has its address)
+        timeout 10 "$tcpbulk" "$2" "$3" 1000 >/dev/null 2>&1 && break
+        sleep 0.25
+    done
+    res=$(timeout 150 "$tcpbulk" "$2" "$3" "$bulk_bytes" 2>&1)
+    from=$(echo "$res" | awk '$1 == "from_server" { print $2 }')
+    to=$(echo "$res" | awk '$1 == "from_server" { print $4 }')
+    if [ -z "$from" ]; then
+        printf '%-34s %s\n' "$1" "failed: $res"; return
+    fi
+    [ -z "$bulk_from" ] && bulk_from=$from bulk_to=$to
+    printf '%-34s %10.0f %10.0f %9s %9s\n' "$1" "$from" "$to" \
+        "$(ratio "$from" "$bulk_from")" "$(ratio "$to" "$bulk_to")"
+}
+p=$(port)
+start bulkbase "$tcpbulk" serve "$p"
+bench_bulk "host loopback (kernel TCP)" 127.0.0.1 "$p"
+stop "$last_pid"
+run_bulk() {  # run_bulk LABEL TARGET MTU
+    ip link set "$tap" mtu "$3" || return
+    start "$1" "$lunik" run "$work/tcpbulk.img" --target "$2" \
+        --net "tap:$tap" --ip "$tap_guest/24" -- 9000
+    bench_bulk "$1" "$tap_guest" 9000
+    stop "$last_pid"
+}
+if [ $tap_made -eq 1 ]; then
+    for mtu in 1500 9000; do
+        [ $kvm -eq 1 ] && run_bulk "lunik kvm, tap, MTU $mtu" kvm "$mtu"
+        run_bulk "lunik hosted, tap, MTU $mtu" hosted "$mtu"
+    done
+    ip link set "$tap" mtu 1500
+fi
 exit 0
