@@ -62,6 +62,7 @@ include guest/build.mk
 include monitor/build.mk
 include hosted/build.mk
 include cli/build.mk
+include oci/build.mk
 include tests/build.mk
 
 objs = $(patsubst %.S,$(1)/%.o,$(patsubst %.c,$(1)/%.o,$(2)))

@@ -29,6 +29,8 @@ packages=(
     wrk nginx libnginx-mod-http-lua   # network benchmarks (bench/net.sh)
     qemu-system-x86 busybox-static    # the nested test VM (scripts/kvm-vm.sh)
     cpio kmod xz-utils                # its initramfs, modules, kernel ELF
+    libjansson-dev                    # lunik-oci reads config.json (oci/)
+    podman                            # the OCI runtime's tests (tests/95-oci.t)
     ca-certificates
 )
 
