@@ -7,6 +7,8 @@
 #   make check-kvm  the same, but only the kvm-target tests: on /dev/kvm, or
 #                   in the nested test VM where it does not open
 #   make bench      the same set-up and build, then the benchmarks (bench/)
+#   make oci-examples  build examples/hello.lua and http.lua into podman's
+#                   store as localhost/lunik/hello and localhost/lunik/http
 #   make            build build/lunik (the CLI, monitor and hosted target,
 #                   with the guest kernel build/lunik-guest.elf inside it)
 #
@@ -123,6 +125,12 @@ demo: setup
 	$(MAKE) -j$(JOBS) all
 	$(B)/lunik run examples/hello.lua
 
+# The examples as OCI images in podman's store (docs/oci.md).
+oci-examples: setup
+	$(MAKE) -j$(JOBS) all
+	scripts/oci-image.sh examples/hello.lua localhost/lunik/hello
+	scripts/oci-image.sh examples/http.lua localhost/lunik/http
+
 check: setup
 	$(MAKE) -j$(JOBS) all $(TEST_PROGS)
 	@echo "check: kvm tests: $$(scripts/kvm-vm.sh --mode)"
@@ -148,5 +156,5 @@ bench: setup
 clean:
 	rm -rf $(B)
 
-.PHONY: all setup demo check check-kvm bench clean
+.PHONY: all setup demo check check-kvm bench oci-examples clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -83,3 +83,5 @@ echo
 "$top/bench/console.sh" || echo "note: bench/console.sh failed"
 echo
 "$top/bench/net.sh" || echo "note: bench/net.sh failed"
+echo
+"$top/bench/oci.sh" || echo "note: bench/oci.sh failed"
