@@ -204,6 +204,22 @@ fail:
     _exit(1);
 }
 
+/* mkdir -p path (mode 0700 for what it makes). */
+static void mkdir_p(const char *path)
+{
+    char p[4096];
+
+    snprintf(p, sizeof p, "%s", path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s == '/') {
+            *s = 0;
+            mkdir(p, 0700);
+            *s = '/';
+        }
+    }
+    mkdir(p, 0700);
+}
+
 static void remove_dir(const char *id)
 {
     char p[4096];
@@ -239,7 +255,7 @@ int oci_cmd_create(int argc, char **argv)
         return oci_error("process.terminal is set but no --console-socket "
                          "was given"), 1;
     }
-    mkdir(oci_root, 0700);
+    mkdir_p(oci_root);
     if (mkdir(dir, 0700) != 0) {
         oci_spec_free(&spec);
         return oci_error(errno == EEXIST ? "container %s exists"
@@ -409,9 +425,13 @@ int oci_cmd_delete(int argc, char **argv)
     const char *id = container_id(argc, argv);
     int force = flag(argc, argv, "--force") || flag(argc, argv, "-f");
     struct oci_state st;
+    char p[4096];
 
     if (id == NULL)
         return oci_error("delete needs a container id"), 1;
+    if (force && oci_dir(id, "state.json", p, sizeof p) == 0 &&
+        access(p, F_OK) != 0)
+        return 0;                       /* nothing to delete: as runc */
     if (oci_state_read(id, &st) != 0)
         return 1;
     const char *status = oci_status(&st);

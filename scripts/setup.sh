@@ -31,6 +31,7 @@ packages=(
     cpio kmod xz-utils                # its initramfs, modules, kernel ELF
     libjansson-dev                    # lunik-oci reads config.json (oci/)
     podman                            # the OCI runtime's tests (tests/95-oci.t)
+    containerd                        # ... and under containerd's runc shim
     ca-certificates
 )
 
