@@ -37,25 +37,14 @@ static double tcpbulk_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* tcpbulk_write_all: write n bytes of the buffer's pattern; 0 | -1. */
-static int tcpbulk_write_all(int fd, long long n)
+/* tcpbulk_move: write n bytes of the buffer's pattern to fd (out), or read
+ * and drop n bytes from it; 0 | -1 (an error or an early EOF). */
+static int tcpbulk_move(int fd, long long n, int out)
 {
     while (n > 0) {
         size_t k = n < TCPBULK_BUF ? (size_t)n : TCPBULK_BUF;
-        ssize_t w = write(fd, tcpbulk_buf, k);
-        if (w <= 0)
-            return -1;
-        n -= w;
-    }
-    return 0;
-}
-
-/* tcpbulk_read_all: read and drop n bytes; 0 | -1 (error or early EOF). */
-static int tcpbulk_read_all(int fd, long long n)
-{
-    while (n > 0) {
-        size_t k = n < TCPBULK_BUF ? (size_t)n : TCPBULK_BUF;
-        ssize_t r = read(fd, tcpbulk_buf, k);
+        ssize_t r = out ? write(fd, tcpbulk_buf, k)
+                        : read(fd, tcpbulk_buf, k);
         if (r <= 0)
             return -1;
         n -= r;
@@ -101,8 +90,8 @@ static int tcpbulk_serve(int port)
             continue;
         if (tcpbulk_read_line(c, &op, &n) == 0) {
             if (op == 'S')
-                tcpbulk_write_all(c, n);
-            else if (op == 'R' && tcpbulk_read_all(c, n) == 0)
+                tcpbulk_move(c, n, 1);
+            else if (op == 'R' && tcpbulk_move(c, n, 0) == 0)
                 (void)!write(c, "k", 1);
         }
         close(c);
@@ -141,9 +130,9 @@ static double tcpbulk_run(const char *host, int port, char op, long long n)
         return -1;
     bad = write(s, req, (size_t)len) != len;
     if (!bad && op == 'S')
-        bad = tcpbulk_read_all(s, n) != 0;
+        bad = tcpbulk_move(s, n, 0) != 0;
     else if (!bad)
-        bad = tcpbulk_write_all(s, n) != 0 || tcpbulk_read_all(s, 1) != 0;
+        bad = tcpbulk_move(s, n, 1) != 0 || tcpbulk_move(s, 1, 0) != 0;
     double t = tcpbulk_now() - t0;
     close(s);
     return bad ? -1 : (double)n / t / 1e6;
