@@ -3,7 +3,7 @@
 
 #include "lunik/hypercall.h"
 #include "lunik/platform.h"
-#include "cpu.h"
+#include "hcall.h"
 
 /* upcall_entry.S: where the monitor enters the upcall. */
 void guest_upcall_entry(void);
