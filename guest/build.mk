@@ -126,3 +126,13 @@ guest-fault-kernels: $(GUEST_TEST_KERNELS)
 
 # `make check` builds TEST_PROGS; the fault kernels ride along with them.
 $(B)/tests/guest_syscall_test: | $(GUEST_TEST_KERNELS)
+
+# The PVH kernel: the same core and drivers with the PVH binding, linked
+# at the same address; its ELF entry (unused by PVH VMMs) is the 32-bit
+# entry too.
+GUEST_PVH_OBJS := $(call objs,$(B)/guest,$(GUEST_CORE_SRCS) \
+    $(GUEST_PVH_SRCS) $(BOTH_SRCS))
+$(B)/lunik-pvh.elf: $(GUEST_PVH_OBJS) $(GUEST_LUA_OBJS)
+	$(GUEST_CC) -static -no-pie -Wl,-Ttext-segment=0x100000 \
+	    -Wl,-e,pvh_start32 -Wl,-z,norelro -Wl,--build-id=none \
+	    -o $@ $^ $(GUEST_LDLIBS)

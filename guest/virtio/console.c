@@ -189,6 +189,13 @@ void gv_console_flush(void)
     stream_flush(&err);
 }
 
+void gv_console_drain(void)
+{
+    gv_console_flush();
+    drain(&out);
+    drain(&err);
+}
+
 static void input_start(void)
 {
     if (out.base == 0)

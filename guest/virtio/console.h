@@ -25,6 +25,11 @@ void gv_console_write(int stream, const void *p, size_t n);
  * if it asked to be told. */
 void gv_console_flush(void);
 
+/* gv_console_drain: gv_console_flush(), then wait until the devices have
+ * used every buffer handed to them: for a VMM that stops the moment the
+ * guest exits (QEMU's isa-debug-exit). */
+void gv_console_drain(void);
+
 /*
  * gv_console_read: copy up to n bytes of received stdin to p. Never
  * blocks (the first call gives the device receive buffers). Returns
