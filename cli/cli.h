@@ -97,6 +97,8 @@ struct cli_options {
     size_t file_count;
     uint64_t mem_size;          /* --mem, bytes */
     const char *target;         /* "kvm", "hosted" or "auto" */
+    const char *vmm;            /* --vmm: "lunik" (default) or "qemu" */
+    int pvh;                    /* build --pvh: write a PVH ELF */
     int verbose;                /* -v */
     int stats;                  /* --stats (run) */
     int help;                   /* --help was given */

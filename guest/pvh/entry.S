@@ -130,6 +130,7 @@ pvh_idle_gate:
     sti
     hlt
     cli
+    movq $SEL_UDATA, 32(%rsp)   /* see below */
     iretq
 
 /* FS base = rdi (WRMSR IA32_FS_BASE needs CPL 0); clobbers rax, rcx, rdx. */
@@ -140,7 +141,15 @@ pvh_fs_base_gate:
     shr $32, %rdx
     mov $MSR_FS_BASE, %ecx
     wrmsr
+    movq $SEL_UDATA, 32(%rsp)
     iretq
+
+/*
+ * Both gates return to CPL 3 with SS = the DPL-3 data selector: the saved
+ * SS may be NULL (QEMU's TCG loads a NULL SS on every delivery through an
+ * IST gate, as the core's exception gates are), and iretq to CPL 3 with
+ * a NULL SS is #GP.
+ */
 
 /* A LAPIC interrupt (timer, or a device's through the I/O APIC): EOI. */
     .globl pvh_irq_stub
