@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -283,6 +284,7 @@ int cli_qemu_run(const struct cli_options *opt, const unsigned char *elf,
     fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);   /* never outlive lunik */
         execv(qemu, a.v);
         fprintf(stderr, "lunik: cannot run %s: %s\n", qemu, strerror(errno));
         _exit(LUNIK_EXIT_OSERR);

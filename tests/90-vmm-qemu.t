@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# 90-vmm-qemu.t: the PVH kernel under QEMU microvm: `lunik run --vmm qemu`, `lunik build --pvh`, HTTP with -p, bad input.
+. "$(dirname "$0")/lib.sh"
+no_kvm_cases
+
+qemu=${LUNIK_QEMU:-qemu-system-x86_64}
+if ! command -v "$qemu" >/dev/null 2>&1; then
+    echo "1..0 # skip $qemu is not installed (Debian package qemu-system-x86)"
+    exit 0
+fi
+
+run_lunik run --vmm qemu "$top/examples/hello.lua"
+ok $rc "hello exits 0 under qemu"
+is "$out" "hello from pvh/qemu" "hello names the VMM under qemu"
+is "$err" "" "hello prints nothing on stderr under qemu"
+
+run_lunik run --vmm qemu "$top/examples/timers.lua"
+ok $rc "timers exits 0 under qemu"
+events=$(echo "$out" | sed 's/^ *[0-9.]* s  //')
+ticks=$(echo "$events" | grep -c '^tick ')
+is "$(echo "$events" | grep -v '^woke up')" "after 0.1 s; this handler now sleeps 0.3 s
+$(seq 1 "$ticks" | sed 's/^/tick /')
+ticker cancelled after $ticks ticks
+done" "timers fire in order under qemu"
+is "$(echo "$events" | grep -E '^(tick 1$|woke up)' | cut -c 1-4)" "tick
+woke" "the sleeping handler wakes after the first tick under qemu"
+
+write streams.lua <<'LUA'
+io.stderr:write("to stderr\n")
+print("to stdout", #arg, arg[1], arg[2], "[" .. arg[3] .. "]")
+os.exit(tonumber(arg[4]))
+LUA
+run_lunik run --vmm qemu "$scratch/streams.lua" -- "a b" "x=y%" "" 200
+is "$rc" 200 "an exit status above 127 comes through under qemu"
+is "$out" "to stdout	4	a b	x=y%	[]" \
+    "arguments with spaces, '=', '%' and empty ones arrive under qemu"
+is "$err" "to stderr" "stderr is a stream of its own under qemu"
+run_lunik run --vmm qemu "$scratch/streams.lua" -- a b c 3
+is "$rc" 3 "a small exit status comes through under qemu"
+
+run_lunik build --pvh -o "$scratch/hello.elf" "$top/examples/hello.lua"
+ok $rc "build --pvh writes an ELF"
+# The ELF alone, booted by QEMU by hand: no lunik.vmm=, no argv.
+timeout 60 "$qemu" -M microvm,acpi=off -accel tcg -cpu max -m 64M \
+    -nodefaults -no-user-config -display none -no-reboot \
+    -kernel "$scratch/hello.elf" -serial "file:$scratch/serial" \
+    -global virtio-mmio.force-legacy=false \
+    -device isa-debug-exit,iobase=0xf4,iosize=4 \
+    -device virtio-serial-device \
+    -chardev "file,id=c0,path=$scratch/c0" -device virtconsole,chardev=c0 \
+    </dev/null >/dev/null 2>&1
+is "$?" 1 "QEMU boots the PVH ELF by hand and it exits 0 (isa-debug-exit 1)"
+is "$(cat "$scratch/c0")" "hello from pvh" "the ELF runs its own app by default"
+
+# Bad input: one sentence and a clean non-zero stop, never a hang.
+run_lunik run --vmm qemu --mem 4M "$top/examples/hello.lua"
+is "$rc" 69 "too little memory stops with 69 under qemu"
+is "$err" "lunik: guest memory is too small for this image (give the VM more memory)" \
+    "too little memory is one sentence under qemu"
+timeout 60 "$qemu" -M microvm,acpi=off -accel tcg -cpu max -m 64M \
+    -nodefaults -no-user-config -display none -no-reboot \
+    -kernel "$scratch/hello.elf" -serial "file:$scratch/serial2" \
+    -device isa-debug-exit,iobase=0xf4,iosize=4 </dev/null >/dev/null 2>&1
+is "$?" $(((70 << 1 | 1) & 255)) "a VMM passing no devices: status 70"
+like "$(cat "$scratch/serial2")" '^lunik: guest fault: libOS panic: no usable virtio console at RIP 0x[0-9a-f]+$' \
+    "a VMM passing no devices: one sentence on the serial console"
+timeout 60 "$qemu" -M microvm,acpi=off -accel tcg -cpu max -m 64M \
+    -nodefaults -no-user-config -display none -no-reboot \
+    -kernel "$scratch/hello.elf" -serial "file:$scratch/serial3" \
+    -append "virtio_mmio.device=512@nowhere:5" \
+    -device isa-debug-exit,iobase=0xf4,iosize=4 </dev/null >/dev/null 2>&1
+is "$?" $(((64 << 1 | 1) & 255)) "a malformed command line: status 64"
+is "$(cat "$scratch/serial3")" "lunik: the command line has a malformed virtio_mmio.device (SIZE@BASE:IRQ)" \
+    "a malformed command line: one sentence on the serial console"
+run_lunik run --vmm xen "$top/examples/hello.lua"
+is "$rc" 64 "an unknown --vmm is a usage error"
+
+# HTTP through QEMU's user networking, a host port on 127.0.0.1.
+port=$(free_port)
+start_bg http "$LUNIK" run --vmm qemu "$top/examples/http.lua" \
+    -p "127.0.0.1:$port:80"
+wait_output http 'serving HTTP' 120
+ok $? "the HTTP example starts under qemu"
+got=$(retry 50 curl -s -m 5 "http://127.0.0.1:$port/")
+is "$got" "hello from lunik" "curl gets the greeting under qemu"
+got=$(curl -s -m 10 -d '{"name":"tea"}' "http://127.0.0.1:$port/api/items")
+like "$got" '^\{("name":"tea","id":1|"id":1,"name":"tea")\}$' \
+    "a POST makes an item under qemu"
+got=$(curl -s -m 10 "http://127.0.0.1:$port/api/items/1")
+like "$got" '^\{("name":"tea","id":1|"id":1,"name":"tea")\}$' \
+    "the item reads back under qemu"
+stop_bg http
+
+done_testing
