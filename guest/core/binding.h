@@ -68,6 +68,15 @@ _Noreturn void guest_bind_panic(const char *msg, uint64_t rip);
  * has written every byte handed to it. */
 _Noreturn void guest_bind_exit(int status);
 
+/*
+ * guest_bind_serial_write: when the binding's console is a serial port
+ * rather than virtio consoles (Firecracker has none: the PVH command line
+ * says lunik.console=serial), write n bytes of p there and return 0;
+ * else return -1 and write nothing. Both streams share it; it has no
+ * input.
+ */
+int guest_bind_serial_write(const void *p, size_t n);
+
 /* guest_bind_shutdown: 1 (once) when the VMM asked the program to stop
  * (SIGTERM to lunik's monitor), else 0. */
 int guest_bind_shutdown(void);

@@ -9,11 +9,23 @@
 #include "virtio/net.h"
 
 static int console_eof_told;            /* plat_console_read gave PLAT_EOF */
+static int serial_console = -1;         /* the binding's serial port is the
+                                           console (binding.h); -1 unknown */
+
+static int on_serial(void)
+{
+    if (serial_console < 0)
+        serial_console = guest_bind_serial_write("", 0) == 0;
+    return serial_console;
+}
 static int shutdown_pending;            /* the binding reported a shutdown */
 
 void plat_console_write(int stream, const void *p, size_t n)
 {
-    gv_console_write(stream == PLAT_STDOUT ? 1 : 2, p, n);
+    if (on_serial())
+        guest_bind_serial_write(p, n);
+    else
+        gv_console_write(stream == PLAT_STDOUT ? 1 : 2, p, n);
 }
 
 long plat_console_read(void *p, size_t n)
@@ -22,6 +34,10 @@ long plat_console_read(void *p, size_t n)
 
     if (console_eof_told)
         return PLAT_EOF;
+    if (on_serial()) {                  /* a serial console has no input */
+        console_eof_told = 1;
+        return PLAT_EOF;
+    }
     r = gv_console_read(p, n);
     if (r < 0) {
         console_eof_told = 1;
@@ -65,7 +81,7 @@ static uint32_t ready_now(uint32_t events)
     uint32_t ready = 0;
 
     if ((events & PLAT_READY_CONSOLE) && !console_eof_told &&
-        gv_console_want_input())
+        (on_serial() || gv_console_want_input()))
         ready |= PLAT_READY_CONSOLE;
     if ((events & PLAT_READY_NET) && gv_net_want())
         ready |= PLAT_READY_NET;

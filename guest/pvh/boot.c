@@ -22,6 +22,7 @@ extern char _end[];
 extern char pvh_stack_top[];            /* entry.S */
 
 static struct guest_boot boot;
+static size_t str_len(const char *s);
 static char cmdline[CMDLINE_MAX];       /* start_info's, copied */
 static char *argv_store[MAX_ARGS + 1];
 static char main_arg[256];              /* argv[0] when the line has none */
@@ -31,23 +32,45 @@ const struct guest_boot *guest_bind_boot(void)
     return &boot;
 }
 
-void pvh_console_message(const char *msg)
+/* One byte to COM1 (a 16550: wait, boundedly, for the transmit holding
+ * register; VMMs' UARTs are ready at once). */
+static void com1_put(uint8_t c)
 {
-    static const char prefix[] = "lunik: ";
-
-    for (const char *p = prefix; *p; p++)
-        pvh_outb(PVH_PORT_COM1, (uint8_t)*p);
-    for (const char *p = msg; *p; p++)
-        pvh_outb(PVH_PORT_COM1, (uint8_t)*p);
-    pvh_outb(PVH_PORT_COM1, '\n');
+    for (int i = 0; i < 100000 && !(pvh_inb(PVH_PORT_COM1 + 5) & 0x20); i++)
+        ;
+    pvh_outb(PVH_PORT_COM1, c);
 }
 
+void pvh_serial_write(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+
+    for (size_t i = 0; i < n; i++)
+        com1_put(b[i]);
+}
+
+void pvh_console_message(const char *msg)
+{
+    pvh_serial_write("lunik: ", 7);
+    pvh_serial_write(msg, str_len(msg));
+    com1_put('\n');
+}
+
+/* QEMU stops at isa-debug-exit; Firecracker at the i8042 reset command
+ * (it has no exit device, and so no status). A VMM with neither is
+ * stopped by a deliberate triple fault: with every IDT gate cleared (the
+ * IDT is ordinary memory) a ud2 cannot be delivered, nor the #DF after
+ * it, so the vCPU shuts down (QEMU -no-reboot and Firecracker then exit)
+ * rather than hang. */
 _Noreturn void pvh_halt(int status)
 {
     pvh_outb(PVH_PORT_DEBUGCON, (uint8_t)status);
     pvh_outl(PVH_PORT_DEBUG_EXIT, (uint32_t)status & 0xff);
-    for (;;)                            /* no isa-debug-exit: stay here */
-        __asm__ volatile("int %0" : : "i"(PVH_VEC_IDLE) : "memory");
+    pvh_outb(0x64, 0xfe);
+    for (size_t i = 0; i < sizeof pvh_idt; i++)
+        ((volatile uint8_t *)pvh_idt)[i] = 0;
+    for (;;)
+        __asm__ volatile("ud2");
 }
 
 /* Report why the boot cannot go on and stop with status. */
@@ -205,13 +228,14 @@ static int decode_arg(char *s)
 
 /*
  * The command line: space-separated words. Before the first "--": kernel
- * parameters (virtio_mmio.device=..., lunik.vmm=NAME, lunik.ip=...;
+ * parameters (virtio_mmio.device=..., lunik.vmm=NAME, lunik.ip=...,
+ * lunik.console=serial|virtio;
  * others are ignored, as a VMM adds its own). After it: the runtime's argv
  * (runtime.h), percent-encoded, except for virtio_mmio.device= words,
  * which QEMU appends at the very end.
  */
 static void parse_cmdline(struct pvh_device *devs, int *ndevs,
-                          const char **vmm)
+                          const char **vmm, int *serial)
 {
     int in_args = 0;
     char *p = cmdline;
@@ -248,6 +272,8 @@ static void parse_cmdline(struct pvh_device *devs, int *ndevs,
             in_args = 1;
         } else if (starts_with(w, "lunik.vmm=")) {
             *vmm = w + 10;
+        } else if (starts_with(w, "lunik.console=")) {
+            *serial = w[14] == 's';     /* serial, else virtio */
         } else if (starts_with(w, "lunik.ip=")) {
             if (!parse_ip(w + 9))
                 boot_fail("the command line has a malformed lunik.ip "
@@ -385,6 +411,7 @@ uint64_t pvh_boot(uint32_t start_info_paddr)
     static struct pvh_device devs[PVH_MAX_DEVICES];
     int ndevs = 0;
     const char *vmm = "";
+    int serial = 0;
 
     fill_gates();
     boot.idt = pvh_idt;
@@ -402,9 +429,9 @@ uint64_t pvh_boot(uint32_t start_info_paddr)
     }
     find_bundle();
     find_heap(si);
-    parse_cmdline(devs, &ndevs, &vmm);
+    parse_cmdline(devs, &ndevs, &vmm, &serial);
     default_argv();
-    pvh_platform_init(devs, ndevs, vmm);
+    pvh_platform_init(devs, ndevs, vmm, serial);
     return (uint64_t)(uintptr_t)pvh_stack_top;
 }
 

@@ -33,6 +33,7 @@
 static struct pvh_device devices[PVH_MAX_DEVICES];
 static int ndevices;
 static char target[32] = "pvh";
+static int serial_console;              /* lunik.console=serial */
 static uint64_t tsc_mult;               /* ns per TSC tick, 32.32 fixed point */
 static uint64_t tsc_boot, wall_boot_ns, last_mono;
 
@@ -170,9 +171,10 @@ static void copy_target(const char *vmm)
 }
 
 void pvh_platform_init(const struct pvh_device *devs, int ndevs,
-                       const char *vmm)
+                       const char *vmm, int serial)
 {
     copy_target(vmm);
+    serial_console = serial;
     for (int i = 0; i < ndevs; i++) {
         uintptr_t b = devs[i].base;
         if (pvh_mmio_read(b + VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC)
@@ -243,6 +245,14 @@ void plat_deadline(uint64_t deadline_ns, void (*fn)(void))
 {
     (void)deadline_ns;
     (void)fn;
+}
+
+int guest_bind_serial_write(const void *p, size_t n)
+{
+    if (!serial_console)
+        return -1;
+    pvh_serial_write(p, n);
+    return 0;
 }
 
 int guest_bind_shutdown(void)

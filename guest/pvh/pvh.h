@@ -38,6 +38,7 @@
 #define PVH_PORT_CMOS_DATA  0x71
 
 #ifndef __ASSEMBLER__
+#include <stddef.h>
 #include <stdint.h>
 
 /* start_info (version 0 fields, then version 1's memory map). A 0 address
@@ -126,7 +127,10 @@ struct pvh_device {
 };
 #define PVH_MAX_DEVICES 8
 void pvh_platform_init(const struct pvh_device *devs, int ndevs,
-                       const char *vmm);
+                       const char *vmm, int serial_console);
+
+/* pvh_serial_write: n bytes of p on COM1. */
+void pvh_serial_write(const void *p, size_t n);
 
 #endif /* __ASSEMBLER__ */
 #endif
