@@ -40,7 +40,7 @@ static const char cli_build_help[] =
 
 static const char cli_run_help[] =
     "lunik run app.lua|app.img [--mem SIZE] [--target kvm|hosted|auto]\n"
-    "          [--vmm lunik|qemu]\n"
+    "          [--vmm lunik|qemu|firecracker] [--vmm-dir DIR]\n"
     "          [--budget S] [--stats] [-d] [--name NAME]\n"
     "          [-e KEY=VAL]... [--env-file FILE]\n"
     "          [--net user|tap:NAME|none]"
@@ -60,7 +60,11 @@ static const char cli_run_help[] =
     "                   qemu-system-x86_64 -M microvm (KVM where /dev/kvm\n"
     "                   works and is not kvm_pvm, else TCG;\n"
     "                   LUNIK_QEMU_ACCEL=kvm|tcg chooses), where\n"
-    "                   lunik.target() is \"pvh/qemu\"\n"
+    "                   lunik.target() is \"pvh/qemu\"; firecracker:\n"
+    "                   write Firecracker's config and the PVH ELF (into\n"
+    "                   --vmm-dir DIR, else a temporary directory) and run\n"
+    "                   firecracker --no-api --config-file when it is on\n"
+    "                   PATH (console on its serial port; --net tap:NAME)\n"
     "      --budget S   seconds a handler run may take before it yields\n"
     "                   (default 1; lunik.budget); over it, it is stopped\n"
     "      --stats      at exit, print lunik.stats() on stderr, and on kvm\n"
@@ -158,10 +162,10 @@ static void cli_kvm_why(char *why, size_t n)
     close(fd);
 }
 
-/* cli_start_qemu: boot cfg's bundle in the PVH kernel (the embedded one,
- * or --kernel's) under QEMU microvm; its exit status. */
-static int cli_start_qemu(const struct cli_options *opt,
-                          struct lunik_run_config *cfg)
+/* cli_start_pvh: boot cfg's bundle in the PVH kernel (the embedded one,
+ * or --kernel's) under QEMU microvm or Firecracker; its exit status. */
+static int cli_start_pvh(const struct cli_options *opt,
+                         struct lunik_run_config *cfg)
 {
     struct cli_buf elf = {0};
     const unsigned char *k = cli_pvh_elf_start;
@@ -173,15 +177,19 @@ static int cli_start_qemu(const struct cli_options *opt,
     }
     int rc = cli_pvh_elf(k, kn, cfg->bundle, cfg->bundle_size, &elf);
     if (rc == 0 && opt->detach) {
-        rc = cli_instance_detach(opt, "pvh/qemu");
+        rc = cli_instance_detach(opt, strcmp(opt->vmm, "qemu") == 0
+                                      ? "pvh/qemu" : "pvh/firecracker");
         if (rc >= 0) {
             cli_buf_free(&elf);
             return rc;                      /* the caller: it runs */
         }
         rc = 0;
     }
-    if (rc == 0)
+    if (rc == 0 && strcmp(opt->vmm, "qemu") == 0)
         rc = cli_qemu_run(opt, elf.data, elf.len, cfg->argc, cfg->argv);
+    else if (rc == 0)
+        rc = cli_firecracker_run(opt, elf.data, elf.len, cfg->argc,
+                                 cfg->argv);
     if (opt->detach)
         cli_instance_done();
     cli_buf_free(&elf);
@@ -194,8 +202,8 @@ static int cli_start(const struct cli_options *opt,
 {
     const char *target = opt->target;
     int kvm = strcmp(target, "kvm") == 0;
-    if (strcmp(opt->vmm, "qemu") == 0)
-        return cli_start_qemu(opt, cfg);
+    if (strcmp(opt->vmm, "lunik") != 0)
+        return cli_start_pvh(opt, cfg);
     if (strcmp(target, "auto") == 0)
         kvm = lunik_kvm_available();
     else if (kvm && !lunik_kvm_available()) {

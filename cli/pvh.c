@@ -1,6 +1,8 @@
 /* pvh.c: a bootable PVH ELF: the PVH guest kernel with the app bundle as one more loadable segment. */
+#include <arpa/inet.h>
 #include <elf.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -82,3 +84,65 @@ int cli_pvh_elf(const unsigned char *k, size_t ksize, const void *bundle,
     cli_buf_append(out, bundle, blen);
     return 0;
 }
+
+/* An argument for the kernel command line (guest/pvh/boot.c): bytes
+ * that would end or confuse a word as %XX; "" as a lone "%". */
+static void encode_arg(struct cli_buf *b, const char *s)
+{
+    if (*s == '\0') {
+        cli_buf_append(b, " %", 2);
+        return;
+    }
+    cli_buf_append(b, " ", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p <= 0x20 || *p >= 0x7f || *p == '%' || *p == '=' ||
+            *p == '"' || *p == '\\') {
+            char x[4];
+            snprintf(x, sizeof x, "%%%02X", *p);
+            cli_buf_append(b, x, 3);
+        } else {
+            cli_buf_append(b, p, 1);
+        }
+    }
+}
+
+int cli_pvh_prefix(uint32_t mask_be)
+{
+    return __builtin_popcount(ntohl(mask_be));
+}
+
+char *cli_pvh_ip4(uint32_t a)
+{
+    struct in_addr in = { .s_addr = a };
+    return cli_xstrdup(inet_ntoa(in));
+}
+
+
+char *cli_pvh_cmdline(const struct cli_options *opt, const char *vmm,
+                      int argc, char **argv)
+{
+    struct cli_buf b = {0};
+    const struct lunik_net_config *n = &opt->net;
+
+    cli_buf_append(&b, "lunik.vmm=", 10);
+    cli_buf_append(&b, vmm, strlen(vmm));
+    if (strcmp(vmm, "firecracker") == 0)     /* no virtio console there */
+        cli_buf_append(&b, " lunik.console=serial", 21);
+    if (n->kind != LUNIK_NET_NONE && n->ipv4_addr != 0) {
+        char *a = cli_pvh_ip4(n->ipv4_addr), *g = cli_pvh_ip4(n->ipv4_gateway);
+        char *s = cli_xasprintf(" lunik.ip=%s/%d%s%s", a,
+                                cli_pvh_prefix(n->ipv4_netmask),
+                                n->ipv4_gateway ? "," : "",
+                                n->ipv4_gateway ? g : "");
+        cli_buf_append(&b, s, strlen(s));
+        free(s);
+        free(a);
+        free(g);
+    }
+    cli_buf_append(&b, " --", 3);
+    for (int i = 0; i < argc; i++)
+        encode_arg(&b, argv[i]);
+    cli_buf_append(&b, "", 1);
+    return (char *)b.data;
+}
+

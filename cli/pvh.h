@@ -3,6 +3,7 @@
 #define LUNIK_CLI_PVH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cli.h"
 
@@ -20,6 +21,36 @@ extern const unsigned char cli_pvh_elf_end[];
  */
 int cli_pvh_elf(const unsigned char *k, size_t ksize, const void *bundle,
                 size_t blen, struct cli_buf *out);
+
+/*
+ * cli_pvh_cmdline: the kernel command line guest/pvh/boot.c reads:
+ * lunik.vmm=VMM (lunik.target() is "pvh/VMM"), lunik.console=serial for
+ * Firecracker, lunik.ip= for a fixed address, then "--" and the runtime's
+ * argv (argc strings), each percent-encoded (space, '%', '=', quotes,
+ * control bytes as %XX; "" as a lone "%"). A new string.
+ */
+char *cli_pvh_cmdline(const struct cli_options *opt, const char *vmm,
+                      int argc, char **argv);
+
+/* cli_pvh_ip4: a dotted quad for a network-byte-order address (new
+ * string); cli_pvh_prefix: the prefix length of a netmask. */
+char *cli_pvh_ip4(uint32_t a);
+int cli_pvh_prefix(uint32_t mask_be);
+
+/*
+ * cli_firecracker_run: write the PVH ELF elf (n bytes) and Firecracker's
+ * JSON config (boot-source with the command line, machine-config with
+ * one vCPU and --mem, network-interfaces for --net tap:NAME; Firecracker
+ * has no user networking, so -p is a usage error) into opt->vmm_dir or a
+ * new temporary directory, then run `firecracker --no-api --config-file`
+ * when it is on PATH (LUNIK_FIRECRACKER names another binary) and return
+ * its status (Firecracker exits 0 whatever the program's status: it has
+ * no exit device). Without it: one line naming the config, and
+ * LUNIK_EXIT_OSERR, the files kept.
+ */
+int cli_firecracker_run(const struct cli_options *opt,
+                        const unsigned char *elf, size_t n, int argc,
+                        char **argv);
 
 /*
  * cli_qemu_run: boot the PVH ELF elf (n bytes) under QEMU's microvm

@@ -73,65 +73,6 @@ static const char *pick_accel(void)
     return "kvm";
 }
 
-/* An argument for the kernel command line (guest/pvh/boot.c): bytes
- * that would end or confuse a word as %XX; "" as a lone "%". */
-static void encode_arg(struct cli_buf *b, const char *s)
-{
-    if (*s == '\0') {
-        cli_buf_append(b, " %", 2);
-        return;
-    }
-    cli_buf_append(b, " ", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p <= 0x20 || *p >= 0x7f || *p == '%' || *p == '=' ||
-            *p == '"' || *p == '\\') {
-            char x[4];
-            snprintf(x, sizeof x, "%%%02X", *p);
-            cli_buf_append(b, x, 3);
-        } else {
-            cli_buf_append(b, p, 1);
-        }
-    }
-}
-
-static int prefix_len(uint32_t mask_be)
-{
-    return __builtin_popcount(ntohl(mask_be));
-}
-
-static char *ip4(uint32_t a)
-{
-    struct in_addr in = { .s_addr = a };
-    return cli_xstrdup(inet_ntoa(in));
-}
-
-/* The kernel command line: what the guest's binding reads, then "--" and
- * the runtime's argv. */
-static char *make_cmdline(const struct cli_options *opt, int argc,
-                          char **argv)
-{
-    struct cli_buf b = {0};
-    const struct lunik_net_config *n = &opt->net;
-
-    cli_buf_append(&b, "lunik.vmm=qemu", 14);
-    if (n->kind != LUNIK_NET_NONE && n->ipv4_addr != 0) {
-        char *a = ip4(n->ipv4_addr), *g = ip4(n->ipv4_gateway);
-        char *s = cli_xasprintf(" lunik.ip=%s/%d%s%s", a,
-                                prefix_len(n->ipv4_netmask),
-                                n->ipv4_gateway ? "," : "",
-                                n->ipv4_gateway ? g : "");
-        cli_buf_append(&b, s, strlen(s));
-        free(s);
-        free(a);
-        free(g);
-    }
-    cli_buf_append(&b, " --", 3);
-    for (int i = 0; i < argc; i++)
-        encode_arg(&b, argv[i]);
-    cli_buf_append(&b, "", 1);
-    return (char *)b.data;
-}
-
 /* -netdev for opt->net: QEMU's user networking (slirp, as lunik's own)
  * with a hostfwd per -p, or a tap. */
 static char *make_netdev(const struct lunik_net_config *n)
@@ -147,9 +88,9 @@ static char *make_netdev(const struct lunik_net_config *n)
     cli_buf_append(&b, "user,id=lunikn0", 15);
     if (n->ipv4_addr != 0) {
         uint32_t net = n->ipv4_addr & n->ipv4_netmask;
-        char *a = ip4(net), *g = ip4(n->ipv4_gateway), *d = ip4(n->ipv4_addr);
+        char *a = cli_pvh_ip4(net), *g = cli_pvh_ip4(n->ipv4_gateway), *d = cli_pvh_ip4(n->ipv4_addr);
         s = cli_xasprintf(",net=%s/%d,host=%s,dhcpstart=%s", a,
-                          prefix_len(n->ipv4_netmask), g, d);
+                          cli_pvh_prefix(n->ipv4_netmask), g, d);
         cli_buf_append(&b, s, strlen(s));
         free(s);
         free(a);
@@ -158,7 +99,7 @@ static char *make_netdev(const struct lunik_net_config *n)
     }
     for (int i = 0; i < n->nforwards; i++) {
         const struct lunik_net_forward *f = &n->forwards[i];
-        char *h = ip4(f->host_addr);
+        char *h = cli_pvh_ip4(f->host_addr);
         s = cli_xasprintf(",hostfwd=%s:%s:%u-:%u", f->udp ? "udp" : "tcp", h,
                           f->host_port, f->guest_port);
         cli_buf_append(&b, s, strlen(s));
@@ -209,7 +150,7 @@ int cli_qemu_run(const struct cli_options *opt, const unsigned char *elf,
     char *status = cli_xasprintf("file,id=lunikst,path=/dev/fd/%d", st[1]);
     char *mem = cli_xasprintf("%lluM", (unsigned long long)
                               ((opt->mem_size + (1u << 20) - 1) >> 20));
-    char *cmdline = make_cmdline(opt, argc, argv);
+    char *cmdline = cli_pvh_cmdline(opt, "qemu", argc, argv);
     char *netdev = NULL, *nic = NULL;
 
     qa(&a, qemu);

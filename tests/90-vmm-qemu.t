@@ -75,6 +75,58 @@ is "$(cat "$scratch/serial3")" "lunik: the command line has a malformed virtio_m
 run_lunik run --vmm xen "$top/examples/hello.lua"
 is "$rc" 64 "an unknown --vmm is a usage error"
 
+# Firecracker: its config, and (Firecracker is not packaged in Debian) the
+# same kernel and command line under QEMU with Firecracker's device
+# layout: serial console, virtio-mmio net and block, no virtio console.
+LUNIK_FIRECRACKER=/nonexistent/firecracker run_lunik run --vmm firecracker \
+    --vmm-dir "$scratch/fc" --net tap:fc0 --mem 48M \
+    "$top/examples/hello.lua" -- "a b"
+is "$rc" 71 "without firecracker, --vmm firecracker stops with 71"
+is "$err" "lunik: /nonexistent/firecracker is not on PATH: its config is $scratch/fc/config.json (on a Firecracker host: firecracker --no-api --config-file $scratch/fc/config.json)" \
+    "without firecracker, one sentence names the config"
+if command -v python3 >/dev/null 2>&1; then
+    got=$(python3 - "$scratch/fc/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+# Firecracker's documented config: these sections and fields, no others.
+assert set(c) == {"boot-source", "drives", "machine-config",
+                  "network-interfaces"}, c.keys()
+b = c["boot-source"]
+assert set(b) == {"kernel_image_path", "boot_args"}
+assert c["drives"] == []
+m = c["machine-config"]
+assert m == {"vcpu_count": 1, "mem_size_mib": 48, "smt": False}, m
+n, = c["network-interfaces"]
+assert set(n) == {"iface_id", "guest_mac", "host_dev_name"}
+assert n["host_dev_name"] == "fc0" and n["iface_id"] == "eth0"
+print(b["kernel_image_path"])
+print(b["boot_args"])
+PY
+)
+    ok $? "the Firecracker config has Firecracker's sections and fields"
+    is "$(echo "$got" | head -1)" "$scratch/fc/app.elf" \
+        "the config names the PVH ELF written beside it"
+    boot_args=$(echo "$got" | sed -n 2p)
+    like "$boot_args" '^lunik\.vmm=firecracker lunik\.console=serial -- hello\.lua .* -- a%20b$' \
+        "the config's boot_args carry the runtime's argv"
+    timeout 60 "$qemu" -M microvm,acpi=off -accel tcg -cpu max -m 48M \
+        -nodefaults -no-user-config -display none -no-reboot \
+        -kernel "$scratch/fc/app.elf" -append "$boot_args" \
+        -serial "file:$scratch/fc.serial" \
+        -global virtio-mmio.force-legacy=false \
+        -netdev user,id=n0,restrict=on -device virtio-net-device,netdev=n0 \
+        -drive if=none,id=d0,file=/dev/null,format=raw,readonly=on \
+        -device virtio-blk-device,drive=d0 </dev/null >/dev/null 2>&1
+    is "$?" 0 "Firecracker's layout under QEMU: the guest stops the VM itself"
+    is "$(cat "$scratch/fc.serial")" "hello from pvh/firecracker" \
+        "Firecracker's layout under QEMU: hello on the serial console"
+else
+    skip "the Firecracker config's fields" "python3 is missing"
+fi
+LUNIK_FIRECRACKER=/nonexistent/firecracker run_lunik run --vmm firecracker \
+    -p 8080:80 "$top/examples/hello.lua"
+is "$rc" 64 "--vmm firecracker with -p is a usage error (no user networking)"
+
 # HTTP through QEMU's user networking, a host port on 127.0.0.1.
 port=$(free_port)
 start_bg http "$LUNIK" run --vmm qemu "$top/examples/http.lua" \
