@@ -6,11 +6,12 @@ GUEST_CORE_SRCS := guest/core/entry.S guest/core/exceptions.S \
     guest/core/cpu.c guest/core/boot.c guest/core/platform.c \
     guest/core/mem.c guest/core/fd.c guest/core/sys.c guest/core/main.c \
     guest/core/vdso.c guest/core/memcalls.c guest/core/string.c \
+    guest/core/upcall_entry.S \
     guest/virtio/virtq.c guest/virtio/mmio.c guest/virtio/console.c \
     guest/virtio/net.c
 # lunik's own monitor (build/lunik-guest.elf, inside build/lunik).
 GUEST_LUNIK_SRCS := guest/lunik/entry.S guest/lunik/cpu.c \
-    guest/lunik/platform.c guest/lunik/upcall.c guest/lunik/upcall_entry.S
+    guest/lunik/platform.c guest/lunik/upcall.c
 # PVH VMMs: QEMU microvm, Firecracker (build/lunik-pvh.elf).
 GUEST_PVH_SRCS := guest/pvh/entry.S guest/pvh/boot.c guest/pvh/platform.c
 

@@ -38,6 +38,20 @@ is "$err" "to stderr" "stderr is a stream of its own under qemu"
 run_lunik run --vmm qemu "$scratch/streams.lua" -- a b c 3
 is "$rc" 3 "a small exit status comes through under qemu"
 
+# The handler budget: the LAPIC timer's upcall stops a runaway handler.
+write spin.lua <<'LUA'
+local lunik = require "lunik"
+lunik.budget(0.3)
+lunik.after(0.05, function() print("spinning"); while true do end end)
+lunik.after(0.5, function() print("still alive"); lunik.exit(7) end)
+LUA
+run_lunik run --vmm qemu "$scratch/spin.lua"
+is "$rc" 7 "a runaway handler is stopped and the program goes on under qemu"
+is "$out" "spinning
+still alive" "the other handlers run after the budget stop under qemu"
+like "$err" '^lunik: error in timer handler: handler exceeded its budget \(0\.3 s\)' \
+    "the budget stop is reported under qemu"
+
 run_lunik build --pvh -o "$scratch/hello.elf" "$top/examples/hello.lua"
 ok $rc "build --pvh writes an ELF"
 # The ELF alone, booted by QEMU by hand: no lunik.vmm=, no argv.

@@ -77,6 +77,15 @@ _Noreturn void guest_bind_exit(int status);
  */
 int guest_bind_serial_write(const void *p, size_t n);
 
+/*
+ * guest_upcall: the binding's deadline callback (platform.h plat_deadline),
+ * called by guest_upcall_entry (upcall_entry.S) once the binding has
+ * interrupted the program there with the frame of hypercall.h's
+ * LUNIK_HC_UPCALL.
+ */
+void guest_upcall(void);
+void guest_upcall_entry(void);
+
 /* guest_bind_shutdown: 1 (once) when the VMM asked the program to stop
  * (SIGTERM to lunik's monitor), else 0. */
 int guest_bind_shutdown(void);

@@ -386,12 +386,14 @@ static void set_gate(unsigned v, const void *fn, unsigned dpl)
     g[12] = g[13] = g[14] = g[15] = 0;
 }
 
-/* Vectors 32..255: interrupts acknowledge and return (they only end an
- * idle wait); the two gates CPL 3 may call with `int`. */
+/* Vectors 32..255: interrupts acknowledge and return (they end an idle
+ * wait), the LAPIC timer's may enter the deadline upcall; the two gates
+ * CPL 3 may call with `int`. */
 static void fill_gates(void)
 {
     for (unsigned v = 32; v < 256; v++)
         set_gate(v, pvh_irq_stub, 0);
+    set_gate(PVH_VEC_TIMER, pvh_timer_stub, 0);
     set_gate(PVH_VEC_SPURIOUS, pvh_spurious_stub, 0);
     set_gate(PVH_VEC_IDLE, pvh_idle_gate, 3);
     set_gate(PVH_VEC_FS_BASE, pvh_fs_base_gate, 3);

@@ -118,12 +118,12 @@ pvh_start64:
     jmp guest_core_start
 
 /*
- * The gates, at CPL 0 on the TSS's RSP0 stack. Interrupts stay off at
- * CPL 3 (IF 0), so a device or timer interrupt stays pending in the LAPIC
- * until the idle gate opens the window: `sti; hlt` (no interrupt between
- * the two) sleeps until one comes; its stub acknowledges it and returns
- * to after the hlt; `cli` and back to CPL 3. Nothing is lost: an
- * interrupt that came earlier makes the hlt return at once.
+ * The gates, at CPL 0 on the TSS's RSP0 stack. The platform enters the
+ * idle gate with interrupts off (`cli` at CPL 3, which IOPL 3 allows), so
+ * an interrupt that comes after its last look stays pending in the LAPIC
+ * until `sti; hlt` (no interrupt between the two), and ends the hlt at
+ * once; else the hlt sleeps until one comes, whose stub acknowledges it.
+ * `cli`, and back to CPL 3 with the caller's RFLAGS (interrupts off).
  */
     .globl pvh_idle_gate
 pvh_idle_gate:
@@ -151,12 +151,83 @@ pvh_fs_base_gate:
  * a NULL SS is #GP.
  */
 
-/* A LAPIC interrupt (timer, or a device's through the I/O APIC): EOI. */
+/*
+ * A device's interrupt (through the I/O APIC): EOI. Interrupts are on at
+ * CPL 3 too (so that the deadline timer below can stop a handler), so a
+ * stub may return to CPL 3: then with SS = the DPL-3 data selector, for
+ * the reason the gates give.
+ */
     .globl pvh_irq_stub
 pvh_irq_stub:
     push %rax
     mov $(PVH_LAPIC_BASE + 0xb0), %eax
     movl $0, (%rax)
+    testb $3, 16(%rsp)          /* the interrupted CS: from CPL 3? */
+    jz 1f
+    movq $SEL_UDATA, 40(%rsp)
+1:  pop %rax
+    iretq
+
+/*
+ * The LAPIC timer: EOI; then, if it interrupted CPL 3 and the deadline
+ * the platform set (pvh_budget_tsc, a TSC value; 0 none) has passed,
+ * clear it and enter the core's upcall as lunik's monitor does
+ * (hypercall.h LUNIK_HC_UPCALL): below the interrupted RSP and its red
+ * zone, rax .. r15, RFLAGS and RIP, then iretq to guest_upcall_entry on
+ * that frame. Not yet passed (the LAPIC and the TSC disagree a little):
+ * look again in 100 us. Interrupted at CPL 0 (the idle gate): nothing;
+ * the platform re-arms the timer after the wait.
+ */
+    .globl pvh_timer_stub
+pvh_timer_stub:
+    push %rax
+    push %rcx
+    push %rdx
+    mov $(PVH_LAPIC_BASE + 0xb0), %eax
+    movl $0, (%rax)
+    testb $3, 32(%rsp)          /* RIP 24, CS 32, RFLAGS 40, RSP 48, SS 56 */
+    jz 9f
+    movq $SEL_UDATA, 56(%rsp)
+    mov pvh_budget_tsc, %rcx
+    test %rcx, %rcx
+    jz 9f
+    rdtsc
+    shl $32, %rdx
+    or %rdx, %rax
+    cmp %rcx, %rax
+    jae 1f
+    mov $(PVH_LAPIC_BASE + 0x380), %eax
+    movl $100000, (%rax)
+    jmp 9f
+1:  movq $0, pvh_budget_tsc
+    mov 48(%rsp), %rcx
+    sub $PVH_UPCALL_FRAME, %rcx
+    mov 16(%rsp), %rax
+    mov %rax, 0(%rcx)           /* rax */
+    mov %rbx, 8(%rcx)
+    mov 8(%rsp), %rax
+    mov %rax, 16(%rcx)          /* rcx */
+    mov 0(%rsp), %rax
+    mov %rax, 24(%rcx)          /* rdx */
+    mov %rsi, 32(%rcx)
+    mov %rdi, 40(%rcx)
+    mov %rbp, 48(%rcx)
+    mov %r8, 56(%rcx)
+    mov %r9, 64(%rcx)
+    mov %r10, 72(%rcx)
+    mov %r11, 80(%rcx)
+    mov %r12, 88(%rcx)
+    mov %r13, 96(%rcx)
+    mov %r14, 104(%rcx)
+    mov %r15, 112(%rcx)
+    mov 40(%rsp), %rax
+    mov %rax, 120(%rcx)         /* RFLAGS */
+    mov 24(%rsp), %rax
+    mov %rax, 128(%rcx)         /* RIP */
+    mov %rcx, 48(%rsp)          /* RSP = the frame */
+    movq $guest_upcall_entry, 24(%rsp)
+9:  pop %rdx
+    pop %rcx
     pop %rax
     iretq
 

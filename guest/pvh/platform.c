@@ -30,12 +30,18 @@
 #define LAPIC_NS_PER_TICK 1
 #define CALIBRATE_NS 2000000u           /* 2 ms against the LAPIC timer */
 
+_Static_assert(PVH_UPCALL_FRAME == LUNIK_UPCALL_FRAME,
+               "entry.S's timer stub writes the core's upcall frame");
+
 static struct pvh_device devices[PVH_MAX_DEVICES];
 static int ndevices;
 static char target[32] = "pvh";
 static int serial_console;              /* lunik.console=serial */
 static uint64_t tsc_mult;               /* ns per TSC tick, 32.32 fixed point */
 static uint64_t tsc_boot, wall_boot_ns, last_mono;
+uint64_t pvh_budget_tsc;                /* read by entry.S's timer stub */
+static uint64_t budget_ns;              /* the same deadline in ns; 0 none */
+static void (*upcall_fn)(void);
 
 static uint32_t lapic_read(uint32_t reg)
 {
@@ -193,7 +199,8 @@ void pvh_platform_init(const struct pvh_device *devs, int ndevs,
 }
 
 /* The clocks and the interrupt controllers: the 8259 PICs masked, the
- * LAPIC on with LINT0/1 masked, each device's GSI routed to PVH_VEC_IRQ. */
+ * LAPIC on with LINT0/1 masked, each device's GSI routed to PVH_VEC_IRQ;
+ * then interrupts on (at CPL 3 too: the handler deadline needs them). */
 void guest_bind_init(void)
 {
     uint32_t apic_id;
@@ -209,9 +216,10 @@ void guest_bind_init(void)
         ioapic_route(devices[i].irq, apic_id);
     tsc_mult = tsc_calibrate();
     lapic_write(LAPIC_TIMER_DIV, 0xb);
-    lapic_write(LAPIC_LVT_TIMER, PVH_VEC_IRQ);  /* one-shot, unmasked */
+    lapic_write(LAPIC_LVT_TIMER, PVH_VEC_TIMER);        /* one-shot */
     tsc_boot = guest_rdtsc();
     wall_boot_ns = rtc_seconds() * 1000000000ull;
+    __asm__ volatile("sti" ::: "memory");       /* PICs masked: safe now */
 }
 
 /* Nanoseconds since boot, from the TSC; never going back. */
@@ -239,12 +247,50 @@ const char *plat_target(void)
     return target;
 }
 
-/* Handler budgets are not enforced on this binding yet: no watcher
- * interrupts a running handler (the LAPIC timer only ends idle waits). */
+/* The LAPIC timer's count for an expiry at deadline_ns (1 ns a tick). */
+static uint32_t timer_count(uint64_t deadline_ns)
+{
+    uint64_t now = plat_clock_monotonic();
+
+    if (deadline_ns <= now)
+        return 1;
+    if (deadline_ns - now >= 0xffffffffu / LAPIC_NS_PER_TICK)
+        return 0xffffffffu;
+    return (uint32_t)((deadline_ns - now) / LAPIC_NS_PER_TICK) + 1;
+}
+
+/* The TSC value at monotonic time ns. */
+static uint64_t tsc_at(uint64_t ns)
+{
+    return tsc_boot + (uint64_t)(((unsigned __int128)ns << 32) / tsc_mult);
+}
+
+/*
+ * The handler deadline: the LAPIC timer fires at deadline_ns and its stub
+ * (entry.S) enters the upcall, which calls fn at CPL 3 on the
+ * interrupted stack, as lunik's monitor does. Arming costs one LAPIC
+ * register write; disarming only a store (a timer that fires later finds
+ * no deadline and returns).
+ */
 void plat_deadline(uint64_t deadline_ns, void (*fn)(void))
 {
-    (void)deadline_ns;
-    (void)fn;
+    upcall_fn = fn;
+    budget_ns = deadline_ns;
+    if (deadline_ns == 0) {
+        __atomic_store_n(&pvh_budget_tsc, 0, __ATOMIC_SEQ_CST);
+        return;
+    }
+    __atomic_store_n(&pvh_budget_tsc, tsc_at(deadline_ns) | 1,
+                     __ATOMIC_SEQ_CST);
+    lapic_write(LAPIC_TIMER_INIT, timer_count(deadline_ns));
+}
+
+void guest_upcall(void)
+{
+    void (*fn)(void) = upcall_fn;
+
+    if (fn != NULL)
+        fn();
 }
 
 int guest_bind_serial_write(const void *p, size_t n)
@@ -288,14 +334,15 @@ uintptr_t gv_binding_device(unsigned slot, uint32_t device_id)
  * stays up until its InterruptStatus is acknowledged, and an edge-
  * triggered pin only sees a new rising edge: so first acknowledge, and if
  * anything was pending, return for the caller to look at its rings again;
- * else arm the LAPIC timer and sleep in the idle gate (any interrupt that
- * came since is pending there and ends the sleep at once).
+ * else arm the LAPIC timer and sleep in the idle gate. Interrupts are off
+ * from the first look to the gate's `sti; hlt`, so one that comes
+ * meanwhile is pending there and ends the sleep at once.
  */
 void gv_binding_wait(uint64_t deadline_ns)
 {
     int pending = 0;
-    uint64_t now;
 
+    __asm__ volatile("cli" ::: "memory");
     for (int i = 0; i < ndevices; i++) {
         uintptr_t b = devices[i].base;
         uint32_t isr = pvh_mmio_read(b + VIRTIO_MMIO_INTERRUPT_STATUS);
@@ -304,16 +351,17 @@ void gv_binding_wait(uint64_t deadline_ns)
             pending = 1;
         }
     }
-    if (pending)
-        return;
-    now = plat_clock_monotonic();
-    if (deadline_ns <= now)
-        return;
-    if (deadline_ns != UINT64_MAX) {
-        uint64_t ticks = (deadline_ns - now) / LAPIC_NS_PER_TICK;
-        lapic_write(LAPIC_TIMER_INIT, ticks > 0xffffffffu ? 0xffffffffu
-                                      : ticks == 0 ? 1 : (uint32_t)ticks);
+    if (!pending && deadline_ns > plat_clock_monotonic()) {
+        uint64_t wake = deadline_ns;
+        if (budget_ns != 0 && budget_ns < wake)
+            wake = budget_ns;       /* a handler waiting for the console */
+        lapic_write(LAPIC_TIMER_INIT, wake == UINT64_MAX ? 0
+                                      : timer_count(wake));
+        __asm__ volatile("int %0" : : "i"(PVH_VEC_IDLE) : "memory");
     }
-    __asm__ volatile("int %0" : : "i"(PVH_VEC_IDLE) : "memory");
-    lapic_write(LAPIC_TIMER_INIT, 0);
+    /* The timer's stub enters the upcall only at CPL 3: re-arm for the
+     * handler deadline (at once if it passed in the gate). */
+    lapic_write(LAPIC_TIMER_INIT, budget_ns != 0 ? timer_count(budget_ns)
+                                                 : 0);
+    __asm__ volatile("sti" ::: "memory");
 }

@@ -18,10 +18,15 @@
 #define PVH_START_MAGIC 0x336ec578u     /* XEN_HVM_START_MAGIC_VALUE */
 
 /* Vectors of the binding's IDT beyond the CPU's 0..31 (entry.S). */
-#define PVH_VEC_IRQ       0x20          /* LAPIC timer and device IRQs */
+#define PVH_VEC_IRQ       0x20          /* device IRQs (I/O APIC) */
+#define PVH_VEC_TIMER     0x21          /* the LAPIC timer */
 #define PVH_VEC_IDLE      0x81          /* CPL-0 gate: sti; hlt; cli */
 #define PVH_VEC_FS_BASE   0x82          /* CPL-0 gate: FS base = rdi */
 #define PVH_VEC_SPURIOUS  0xff          /* the LAPIC's spurious vector */
+
+/* Bytes from the upcall frame to the interrupted RSP (hypercall.h's
+ * LUNIK_UPCALL_FRAME: 15 registers, RFLAGS, RIP, the 128-byte red zone). */
+#define PVH_UPCALL_FRAME 264
 
 /* The local APIC and the I/O APICs, at their architectural addresses
  * (QEMU microvm and Firecracker do not move them). */
@@ -78,8 +83,11 @@ extern uint32_t pvh_start_info_paddr;
  * code of the gates and interrupt stubs boot.c puts in the IDT. */
 extern uint8_t pvh_idt[4096];
 extern uint8_t pvh_tss[104];
-extern char pvh_irq_stub[], pvh_spurious_stub[], pvh_idle_gate[],
-    pvh_fs_base_gate[];
+extern char pvh_irq_stub[], pvh_timer_stub[], pvh_spurious_stub[],
+    pvh_idle_gate[], pvh_fs_base_gate[];
+/* platform.c: the TSC value past which the timer stub enters the upcall
+ * (0: none). */
+extern uint64_t pvh_budget_tsc;
 
 static inline void pvh_outb(uint16_t port, uint8_t v)
 {
