@@ -132,22 +132,29 @@ int cli_qemu_run(const struct cli_options *opt, const unsigned char *elf,
     char *qemu = find_program(name && *name ? name : QEMU_DEFAULT);
     const char *accel = pick_accel();
     struct qargs a = { .n = 0 };
-    int kfd, st[2], rc;
+    int kfd, st[2], ep[2], rc;
 
     if (qemu == NULL)
         return cli_fail(LUNIK_EXIT_OSERR, "%s is not installed (Debian "
                         "package qemu-system-x86): --vmm qemu needs it",
                         name && *name ? name : QEMU_DEFAULT);
     kfd = memfd_create("lunik-pvh.elf", 0);
-    if (kfd < 0 || write_all(kfd, elf, n) != 0 || pipe(st) != 0) {
+    if (kfd < 0 || write_all(kfd, elf, n) != 0 || pipe(st) != 0 ||
+        pipe(ep) != 0) {
         free(qemu);
         return cli_fail(LUNIK_EXIT_OSERR, "cannot hand the kernel to QEMU: "
                         "%s", strerror(errno));
     }
     fcntl(st[0], F_SETFD, FD_CLOEXEC);
+    fcntl(ep[0], F_SETFD, FD_CLOEXEC);
 
     char *kernel = cli_xasprintf("/dev/fd/%d", kfd);
     char *status = cli_xasprintf("file,id=lunikst,path=/dev/fd/%d", st[1]);
+    /* QEMU's stderr chardevs write into a pipe that lunik copies to its
+     * own stderr: a file chardev opens its path anew, and some stderr
+     * devices (a virtio-serial port) open only once. */
+    char *serial = cli_xasprintf("file,id=lunikser,path=/dev/fd/%d", ep[1]);
+    char *err1 = cli_xasprintf("file,id=lunikc1,path=/dev/fd/%d", ep[1]);
     char *mem = cli_xasprintf("%lluM", (unsigned long long)
                               ((opt->mem_size + (1u << 20) - 1) >> 20));
     char *cmdline = cli_pvh_cmdline(opt, "qemu", argc, argv);
@@ -187,7 +194,7 @@ int cli_qemu_run(const struct cli_options *opt, const unsigned char *elf,
     qa(&a, "isa-debugcon,iobase=0xe9,chardev=lunikst");
     /* COM1: the kernel's own one-line reports, on stderr. */
     qa(&a, "-chardev");
-    qa(&a, "file,id=lunikser,path=/dev/fd/2,append=on");
+    qa(&a, serial);
     qa(&a, "-serial");
     qa(&a, "chardev:lunikser");
     /* Console 0: stdin and stdout; console 1: stderr (one port each, no
@@ -199,7 +206,7 @@ int cli_qemu_run(const struct cli_options *opt, const unsigned char *elf,
     qa(&a, "-device");
     qa(&a, "virtconsole,bus=lunikvs0.0,chardev=lunikc0");
     qa(&a, "-chardev");
-    qa(&a, "file,id=lunikc1,path=/dev/fd/2,append=on");
+    qa(&a, err1);
     qa(&a, "-device");
     qa(&a, "virtio-serial-device,id=lunikvs1,max_ports=1");
     qa(&a, "-device");
@@ -235,12 +242,27 @@ int cli_qemu_run(const struct cli_options *opt, const unsigned char *elf,
         struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
         sigaction(SIGINT, &ign, &old_int);     /* QEMU takes ^C (stdio) */
         sigaction(SIGQUIT, &ign, &old_quit);
+        close(ep[1]);
+        ep[1] = -1;
+        char buf[4096];
+        for (;;) {                      /* until QEMU closes the pipe */
+            ssize_t r = read(ep[0], buf, sizeof buf);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            (void)write_all(2, buf, (size_t)r);     /* else drop: QEMU
+                                                       must never block */
+        }
         while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
             ;
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGQUIT, &old_quit, NULL);
     }
     close(st[1]);
+    if (ep[1] >= 0)
+        close(ep[1]);
+    close(ep[0]);
     close(kfd);
     unsigned char code;
     ssize_t got = pid > 0 ? read(st[0], &code, 1) : -1;
@@ -263,6 +285,8 @@ int cli_qemu_run(const struct cli_options *opt, const unsigned char *elf,
                       WTERMSIG(ws));
     free(kernel);
     free(status);
+    free(serial);
+    free(err1);
     free(mem);
     free(cmdline);
     free(netdev);
