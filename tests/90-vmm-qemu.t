@@ -38,6 +38,45 @@ is "$err" "to stderr" "stderr is a stream of its own under qemu"
 run_lunik run --vmm qemu "$scratch/streams.lua" -- a b c 3
 is "$rc" 3 "a small exit status comes through under qemu"
 
+# stdin: lines, and its end (the control console's "E<n>").
+stdin=$scratch/in.txt
+printf 'hello\nworld\nquit\nnever seen\n' >"$stdin"
+run_lunik run --vmm qemu "$top/examples/echo.lua"
+unset stdin
+ok $rc "echo exits 0 on quit under qemu"
+is "$out" "type lines; 'quit' or end of input stops
+1: HELLO
+2: WORLD
+bye after 2 lines" "echo answers each line under qemu"
+out=$(printf 'a\nlast line without newline' |
+    timeout 60 "$LUNIK" run --vmm qemu "$top/examples/echo.lua")
+ok $? "echo ends at end of input under qemu"
+is "$out" "type lines; 'quit' or end of input stops
+1: A
+2: LAST LINE WITHOUT NEWLINE" "echo gets the unterminated last line under qemu"
+
+# SIGTERM to lunik: the program's shutdown event (the control console's
+# "T"), or 143 without a handler.
+write sd.lua <<'LUA'
+local lunik = require "lunik"
+print("running")
+io.stdout:flush()
+lunik.every(0.2, function() end)
+if arg[1] == "handler" then
+    lunik.on("shutdown", function() print("shutting down"); lunik.exit(5) end)
+end
+LUA
+start_bg sd "$LUNIK" run --vmm qemu "$scratch/sd.lua" -- handler
+wait_output sd '^running$' 60
+stop_bg sd
+is "$?" 5 "SIGTERM runs the shutdown handler under qemu"
+is "$(cat "$scratch/sd.out")" "running
+shutting down" "the shutdown handler's output comes out under qemu"
+start_bg sd "$LUNIK" run --vmm qemu "$scratch/sd.lua"
+wait_output sd '^running$' 60
+stop_bg sd
+is "$?" 143 "SIGTERM without a shutdown handler ends with 143 under qemu"
+
 # The handler budget: the LAPIC timer's upcall stops a runaway handler.
 write spin.lua <<'LUA'
 local lunik = require "lunik"

@@ -301,9 +301,11 @@ int guest_bind_serial_write(const void *p, size_t n)
     return 0;
 }
 
+/* SIGTERM to `lunik run --vmm qemu` arrives as "T" on the control
+ * console. */
 int guest_bind_shutdown(void)
 {
-    return 0;
+    return gv_console_shutdown();
 }
 
 _Noreturn void guest_bind_exit(int status)
@@ -315,10 +317,12 @@ _Noreturn void guest_bind_exit(int status)
 /* ---- what the virtio drivers need (virtio/binding.h) ---- */
 
 /* Slot n of a kind is the n-th device of that ID in command-line order:
- * console 0 (stdin, stdout), console 1 (stderr), the NIC. */
+ * console 0 (stdin, stdout), console 1 (stderr), console 2 (control), the
+ * NIC. */
 uintptr_t gv_binding_device(unsigned slot, uint32_t device_id)
 {
-    unsigned want = slot == LUNIK_VIRTIO_SLOT_STDERR ? 1 : 0;
+    unsigned want = slot == LUNIK_VIRTIO_SLOT_STDERR ? 1
+                  : slot == GV_CONSOLE_SLOT_CONTROL ? 2 : 0;
 
     for (int i = 0; i < ndevices; i++) {
         if (devices[i].device_id != device_id)
@@ -342,6 +346,8 @@ void gv_binding_wait(uint64_t deadline_ns)
 {
     int pending = 0;
 
+    if (!serial_console && gv_console_control_want())
+        return;                         /* a shutdown may have come */
     __asm__ volatile("cli" ::: "memory");
     for (int i = 0; i < ndevices; i++) {
         uintptr_t b = devices[i].base;
