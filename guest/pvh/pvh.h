@@ -126,14 +126,20 @@ void pvh_console_message(const char *msg);
  * them halts the vCPU for good). */
 _Noreturn void pvh_halt(int status);
 
-/* pvh_devices_init, pvh_platform_init (platform.c): find the virtio-mmio
- * devices of the command line and route their IRQs; start the clocks. */
+/* A virtio-mmio device of the command line (virtio_mmio.device=). */
 struct pvh_device {
     uintptr_t base;             /* virtio-mmio registers */
     uint32_t irq;               /* GSI (I/O APIC pin) */
     uint32_t device_id;         /* virtio device ID read at boot */
 };
 #define PVH_MAX_DEVICES 8
+/*
+ * pvh_platform_init (platform.c): called once by pvh_boot: keep the
+ * devices that answer as virtio-mmio version 2 (a legacy one stops the
+ * boot with one sentence), the VMM's name for lunik.target(), and whether
+ * the console is COM1 (lunik.console=serial). guest_bind_init then routes
+ * their IRQs and starts the clocks.
+ */
 void pvh_platform_init(const struct pvh_device *devs, int ndevs,
                        const char *vmm, int serial_console);
 
