@@ -21,3 +21,6 @@ $(B)/host/cli/kernel_blob.o: $(B)/lunik-guest.elf $(B)/host/cli/lunik-guest.elf 
 $(B)/host/cli/kernel_blob.o: private HOST_CFLAGS += \
     -DLUNIK_GUEST_ELF='"$(B)/host/cli/lunik-guest.elf"' \
     -DLUNIK_PVH_ELF='"$(B)/host/cli/lunik-pvh.elf"'
+
+# qemu.c and pvh.c use host/net.h (slirp's network for --ip with -p).
+$(B)/host/cli/qemu.o $(B)/host/cli/pvh.o: private HOST_CFLAGS += -I.

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "host/net.h"
 #include "pvh.h"
 
 #define PAGE 4096u
@@ -129,11 +130,16 @@ char *cli_pvh_cmdline(const struct cli_options *opt, const char *vmm,
     if (strcmp(vmm, "firecracker") == 0)     /* no virtio console there */
         cli_buf_append(&b, " lunik.console=serial", 21);
     if (n->kind != LUNIK_NET_NONE && n->ipv4_addr != 0) {
-        char *a = cli_pvh_ip4(n->ipv4_addr), *g = cli_pvh_ip4(n->ipv4_gateway);
+        uint32_t gw = n->ipv4_gateway;
+        if (n->kind == LUNIK_NET_USER) {        /* slirp is the gateway */
+            struct host_net_user_addrs ua;
+            host_net_user_network(n, &ua);
+            gw = ua.host;
+        }
+        char *a = cli_pvh_ip4(n->ipv4_addr), *g = cli_pvh_ip4(gw);
         char *s = cli_xasprintf(" lunik.ip=%s/%d%s%s", a,
                                 cli_pvh_prefix(n->ipv4_netmask),
-                                n->ipv4_gateway ? "," : "",
-                                n->ipv4_gateway ? g : "");
+                                gw ? "," : "", gw ? g : "");
         cli_buf_append(&b, s, strlen(s));
         free(s);
         free(a);

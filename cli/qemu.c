@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "host/net.h"
 #include "pvh.h"
 
 #define QEMU_DEFAULT "qemu-system-x86_64"
@@ -91,10 +92,12 @@ static char *make_netdev(const struct lunik_net_config *n)
     }
     cli_buf_append(&b, "user,id=lunikn0", 15);
     if (n->ipv4_addr != 0) {
-        uint32_t net = n->ipv4_addr & n->ipv4_netmask;
-        char *a = cli_pvh_ip4(net), *g = cli_pvh_ip4(n->ipv4_gateway), *d = cli_pvh_ip4(n->ipv4_addr);
+        struct host_net_user_addrs ua;  /* the network lunik's slirp uses */
+        host_net_user_network(n, &ua);
+        char *a = cli_pvh_ip4(ua.network), *g = cli_pvh_ip4(ua.host),
+             *d = cli_pvh_ip4(ua.guest);
         s = cli_xasprintf(",net=%s/%d,host=%s,dhcpstart=%s", a,
-                          cli_pvh_prefix(n->ipv4_netmask), g, d);
+                          cli_pvh_prefix(ua.netmask), g, d);
         cli_buf_append(&b, s, strlen(s));
         free(s);
         free(a);

@@ -196,4 +196,13 @@ like "$got" '^\{("name":"tea","id":1|"id":1,"name":"tea")\}$' \
     "the item reads back under qemu"
 stop_bg http
 
+# A fixed address on QEMU's user network: slirp's network becomes its.
+port=$(free_port)
+start_bg http "$LUNIK" run --vmm qemu "$top/examples/http.lua" \
+    -p "127.0.0.1:$port:80" --ip 10.0.5.20/24
+wait_output http 'serving HTTP' 120
+got=$(retry 50 curl -s -m 5 "http://127.0.0.1:$port/")
+is "$got" "hello from lunik" "-p with --ip reaches the guest under qemu"
+stop_bg http
+
 done_testing
