@@ -196,6 +196,14 @@ void pvh_platform_init(const struct pvh_device *devs, int ndevs,
             pvh_mmio_read(b + VIRTIO_MMIO_DEVICE_ID);
         ndevices++;
     }
+    if (!serial && gv_binding_device(LUNIK_VIRTIO_SLOT_CONSOLE,
+                                     VIRTIO_ID_CONSOLE) == 0) {
+        pvh_console_message("the VMM passed no virtio console (a "
+                            "virtio_mmio.device= on the command line), "
+                            "and the command line does not say "
+                            "lunik.console=serial");
+        pvh_halt(LUNIK_EXIT_GUEST);
+    }
 }
 
 /* The clocks and the interrupt controllers: the 8259 PICs masked, the
