@@ -56,6 +56,9 @@ HOST_LDLIBS := -lz -lm
 
 all: $(B)/lunik
 
+# $(call objs,DIR,SOURCES): the object files of SOURCES under DIR.
+objs = $(patsubst %.S,$(1)/%.o,$(patsubst %.c,$(1)/%.o,$(2)))
+
 include host/build.mk
 include vfs/build.mk
 include net/build.mk
@@ -67,7 +70,6 @@ include cli/build.mk
 include oci/build.mk
 include tests/build.mk
 
-objs = $(patsubst %.S,$(1)/%.o,$(patsubst %.c,$(1)/%.o,$(2)))
 GUEST_OBJS := $(call objs,$(B)/guest,$(GUEST_SRCS) $(BOTH_SRCS))
 HOST_OBJS := $(call objs,$(B)/host,$(HOST_SRCS) $(BOTH_SRCS))
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # net.sh: HTTP req/s and p99 (wrk) vs nginx+lua, and UDP echo packets/s.
+# The HTTP rows include the PVH kernel under QEMU microvm (--vmm qemu).
 #
 # Usage: bench/net.sh   (after make; bench/run.sh calls it, so `make bench`)
 # HTTP: wrk keep-alive requests/s and p99 latency (wrk --latency -t1 -c50
@@ -206,15 +207,18 @@ else
     echo "nginx with libnginx-mod-http-lua is missing; no baseline"
 fi
 
-run_http() {  # run_http LABEL TARGET NETARGS...
-    local label=$1 t=$2 url; shift 2
+run_http() {  # run_http LABEL TARGET|qemu NETARGS...
+    local label=$1 t=$2 url where; shift 2
+    where=(--target "$t")
+    [ "$t" = qemu ] && where=(--vmm qemu)     # the PVH kernel in QEMU
     if [ "$1" = tap ]; then
-        start "$label" "$lunik" run "$work/http.img" --target "$t" \
+        start "$label" "$lunik" run "$work/http.img" "${where[@]}" \
             --net "tap:$tap" --ip "$tap_guest/24"
         url=http://$tap_guest:80/
     else
         local p; p=$(port)
-        start "$label" "$lunik" run "$work/http.img" --target "$t" -p "$p:80"
+        start "$label" "$lunik" run "$work/http.img" "${where[@]}" \
+            -p "$p:80"
         url=http://127.0.0.1:$p/
     fi
     bench_http "$label" "$url"
@@ -226,6 +230,14 @@ if [ $kvm -eq 1 ]; then
 fi
 [ $tap_made -eq 1 ] && run_http "lunik hosted, tap" hosted tap
 run_http "lunik hosted, slirp -p" hosted slirp
+# The same image on the PVH kernel under QEMU microvm (`--vmm qemu`; TCG
+# where /dev/kvm is kvm_pvm or missing, README), same run, same tap.
+if command -v qemu-system-x86_64 >/dev/null; then
+    qaccel=${LUNIK_QEMU_ACCEL:-$([ -e /sys/module/kvm_pvm ] ||
+        [ ! -w /dev/kvm ] && echo tcg || echo kvm)}
+    [ $tap_made -eq 1 ] && run_http "lunik qemu microvm $qaccel, tap" qemu tap
+    run_http "lunik qemu microvm $qaccel, -p" qemu slirp
+fi
 
 echo "== UDP echo: 64-byte datagrams, 32 outstanding, 5 s at most" \
     "(x: ratio to the host's C server) =="

@@ -97,6 +97,10 @@ struct cli_options {
     size_t file_count;
     uint64_t mem_size;          /* --mem, bytes */
     const char *target;         /* "kvm", "hosted" or "auto" */
+    const char *vmm;            /* --vmm: "lunik" (default), "qemu" or
+                                   "firecracker" */
+    const char *vmm_dir;        /* --vmm-dir: where firecracker's files go */
+    int pvh;                    /* build --pvh: write a PVH ELF */
     int verbose;                /* -v */
     int stats;                  /* --stats (run) */
     int help;                   /* --help was given */

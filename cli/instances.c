@@ -266,7 +266,7 @@ int cli_cmd_ps(int argc, char **argv)
     }
     closedir(d);
     qsort(list, n, sizeof *list, inst_cmp);
-    printf("%-20s %-8s %-7s %-24s %-28s %-9s %s\n", "NAME", "PID", "TARGET",
+    printf("%-20s %-8s %-15s %-24s %-28s %-9s %s\n", "NAME", "PID", "TARGET",
            "IMAGE", "PORTS", "UPTIME", "MEMORY");
     for (size_t i = 0; i < n; i++) {
         long long up = (long long)time(NULL) - list[i].started;
@@ -282,7 +282,7 @@ int cli_cmd_ps(int argc, char **argv)
             snprintf(mem, sizeof mem, "-");
         else
             snprintf(mem, sizeof mem, "%.1fMiB", rss / 1024.0);
-        printf("%-20s %-8ld %-7s %-24s %-28s %-9s %s\n", list[i].name,
+        printf("%-20s %-8ld %-15s %-24s %-28s %-9s %s\n", list[i].name,
                list[i].pid, list[i].target, list[i].image, list[i].ports,
                upt, mem);
     }

@@ -15,9 +15,11 @@
 #include "app.h"
 #include "cli.h"
 #include "image.h"
+#include "pvh.h"
 
 static const char cli_build_help[] =
     "lunik build app.lua [-I DIR]... [--file PATH]... [-o app.img] [-v]\n"
+    "            [--pvh]\n"
     "    Compile app.lua and every module it requires (transitively) to Lua\n"
     "    byte code, keeping line information, and pack them with the guest\n"
     "    kernel and the --file files into one image (default: app.img in\n"
@@ -29,11 +31,16 @@ static const char cli_build_help[] =
     "                   its path relative to the app's directory\n"
     "      -o FILE      write the image to FILE\n"
     "      -v           name every module bundled or not found\n"
+    "      --pvh        write one bootable PVH ELF instead (default name\n"
+    "                   app.elf): the PVH kernel with the bundle inside,\n"
+    "                   for QEMU -M microvm -kernel, Firecracker or any\n"
+    "                   VMM with the PVH boot protocol\n"
     "      --kernel ELF (for developers) put ELF in the image instead of\n"
     "                   lunik's own guest kernel\n";
 
 static const char cli_run_help[] =
     "lunik run app.lua|app.img [--mem SIZE] [--target kvm|hosted|auto]\n"
+    "          [--vmm lunik|qemu|firecracker] [--vmm-dir DIR]\n"
     "          [--budget S] [--stats] [-d] [--name NAME]\n"
     "          [-e KEY=VAL]... [--env-file FILE]\n"
     "          [--net user|tap:NAME|none]"
@@ -48,6 +55,16 @@ static const char cli_run_help[] =
     "      --target T   kvm: a KVM virtual machine; hosted: this Linux\n"
     "                   process; auto (default): kvm when /dev/kvm opens,\n"
     "                   else hosted\n"
+    "      --vmm V      lunik (default): lunik's own KVM monitor, as\n"
+    "                   --target says; qemu: the PVH kernel under\n"
+    "                   qemu-system-x86_64 -M microvm (KVM where /dev/kvm\n"
+    "                   works and is not kvm_pvm, else TCG;\n"
+    "                   LUNIK_QEMU_ACCEL=kvm|tcg chooses), where\n"
+    "                   lunik.target() is \"pvh/qemu\"; firecracker:\n"
+    "                   write Firecracker's config and the PVH ELF (into\n"
+    "                   --vmm-dir DIR, else a temporary directory) and run\n"
+    "                   firecracker --no-api --config-file when it is on\n"
+    "                   PATH (console on its serial port; --net tap:NAME)\n"
     "      --budget S   seconds a handler run may take before it yields\n"
     "                   (default 1; lunik.budget); over it, it is stopped\n"
     "      --stats      at exit, print lunik.stats() on stderr, and on kvm\n"
@@ -145,12 +162,48 @@ static void cli_kvm_why(char *why, size_t n)
     close(fd);
 }
 
+/* cli_start_pvh: boot cfg's bundle in the PVH kernel (the embedded one,
+ * or --kernel's) under QEMU microvm or Firecracker; its exit status. */
+static int cli_start_pvh(const struct cli_options *opt,
+                         struct lunik_run_config *cfg)
+{
+    struct cli_buf elf = {0};
+    const unsigned char *k = cli_pvh_elf_start;
+    size_t kn = (size_t)(cli_pvh_elf_end - cli_pvh_elf_start);
+
+    if (opt->kernel != NULL) {
+        k = cfg->kernel;
+        kn = cfg->kernel_size;
+    }
+    int rc = cli_pvh_elf(k, kn, cfg->bundle, cfg->bundle_size, &elf);
+    if (rc == 0 && opt->detach) {
+        rc = cli_instance_detach(opt, strcmp(opt->vmm, "qemu") == 0
+                                      ? "pvh/qemu" : "pvh/firecracker");
+        if (rc >= 0) {
+            cli_buf_free(&elf);
+            return rc;                      /* the caller: it runs */
+        }
+        rc = 0;
+    }
+    if (rc == 0 && strcmp(opt->vmm, "qemu") == 0)
+        rc = cli_qemu_run(opt, elf.data, elf.len, cfg->argc, cfg->argv);
+    else if (rc == 0)
+        rc = cli_firecracker_run(opt, elf.data, elf.len, cfg->argc,
+                                 cfg->argv);
+    if (opt->detach)
+        cli_instance_done();
+    cli_buf_free(&elf);
+    return rc;
+}
+
 /* cli_start: run cfg on the chosen target; its exit status. */
 static int cli_start(const struct cli_options *opt,
                      struct lunik_run_config *cfg)
 {
     const char *target = opt->target;
     int kvm = strcmp(target, "kvm") == 0;
+    if (strcmp(opt->vmm, "lunik") != 0)
+        return cli_start_pvh(opt, cfg);
     if (strcmp(target, "auto") == 0)
         kvm = lunik_kvm_available();
     else if (kvm && !lunik_kvm_available()) {
@@ -186,6 +239,11 @@ struct cli_payload {
 static int cli_load_kernel(const struct cli_options *opt,
                            struct cli_payload *p)
 {
+    if (opt->kernel == NULL && opt->pvh) {
+        p->kernel = cli_pvh_elf_start;
+        p->kernel_size = (size_t)(cli_pvh_elf_end - cli_pvh_elf_start);
+        return 0;
+    }
     if (opt->kernel == NULL) {
         p->kernel = cli_kernel_elf_start;
         p->kernel_size = (size_t)(cli_kernel_elf_end - cli_kernel_elf_start);
@@ -231,15 +289,16 @@ static int cli_read_input(const char *path, struct cli_file *f)
     return 0;
 }
 
-/* cli_default_output: NAME.img (NAME the app's file name less ".lua"). */
-static char *cli_default_output(const char *input)
+/* cli_default_output: NAME.img, or NAME.elf with --pvh (NAME the app's
+ * file name less ".lua"). */
+static char *cli_default_output(const char *input, int pvh)
 {
     const char *slash = strrchr(input, '/');
     const char *name = slash ? slash + 1 : input;
     size_t n = strlen(name);
     if (n > 4 && strcmp(name + n - 4, ".lua") == 0)
         n -= 4;
-    return cli_xasprintf("%.*s.img", (int)n, name);
+    return cli_xasprintf("%.*s.%s", (int)n, name, pvh ? "elf" : "img");
 }
 
 /* cli_same_file: 1 if both paths name one existing file (stat(2)). */
@@ -248,6 +307,27 @@ static int cli_same_file(const char *a, const char *b)
     struct stat sa, sb;
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
            sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* cli_write_pvh: the PVH ELF of p (pvh.h) to path, executable. */
+static int cli_write_pvh(const char *path, const struct cli_payload *p)
+{
+    struct cli_buf elf = {0};
+    int rc = cli_pvh_elf(p->kernel, p->kernel_size, p->bundle.data,
+                         p->bundle.len, &elf);
+    if (rc != 0)
+        return rc;
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(elf.data, 1, elf.len, f) != elf.len ||
+        fchmod(fileno(f), 0755) != 0 || fclose(f) != 0) {
+        int e = errno;
+        if (f != NULL)
+            fclose(f);
+        cli_buf_free(&elf);
+        return cli_fail(LUNIK_EXIT_CANTCREAT, "%s: %s", path, strerror(e));
+    }
+    cli_buf_free(&elf);
+    return 0;
 }
 
 static int cli_cmd_build(int argc, char **argv)
@@ -262,9 +342,10 @@ static int cli_cmd_build(int argc, char **argv)
         rc = cli_make_payload(&opt, src.data, src.size, &p);
     if (rc == 0 && !opt.help) {
         char *out = opt.output ? cli_xstrdup(opt.output)
-                               : cli_default_output(opt.input);
+                               : cli_default_output(opt.input, opt.pvh);
         rc = cli_same_file(out, opt.input)
            ? cli_usage("build: the image %s would overwrite the app.", out)
+           : opt.pvh ? cli_write_pvh(out, &p)
            : cli_image_write(out, p.kernel, p.kernel_size, p.bundle.data,
                              p.bundle.len);
         if (rc == 0 && opt.verbose)

@@ -11,7 +11,8 @@
 
 enum cli_opt_id { OPT_I, OPT_FILE, OPT_O, OPT_V, OPT_KERNEL, OPT_MEM,
                   OPT_TARGET, OPT_HELP, OPT_NET, OPT_BUDGET, OPT_STATS,
-                  OPT_DETACH, OPT_NAME, OPT_ENV, OPT_ENV_FILE };
+                  OPT_DETACH, OPT_NAME, OPT_ENV, OPT_ENV_FILE, OPT_PVH,
+                  OPT_VMM, OPT_VMM_DIR };
 
 #define FOR_BUILD 0x1u
 #define FOR_RUN   0x2u
@@ -41,6 +42,9 @@ static const struct cli_optdef cli_optdefs[] = {
     {"--env-file", 1, FOR_RUN, OPT_ENV_FILE},
     {"--stats", 0, FOR_RUN, OPT_STATS},
     {"--target", 1, FOR_RUN, OPT_TARGET},
+    {"--vmm", 1, FOR_RUN, OPT_VMM},
+    {"--vmm-dir", 1, FOR_RUN, OPT_VMM_DIR},
+    {"--pvh", 0, FOR_BUILD, OPT_PVH},
     {"--net", 1, FOR_RUN, OPT_NET},
     {"-p", 1, FOR_RUN, OPT_NET},
     {"--ip", 1, FOR_RUN, OPT_NET},
@@ -183,6 +187,19 @@ static int cli_apply_option(const char *command, const struct cli_optdef *d,
                              "auto).", command, value);
         opt->target = value;
         break;
+    case OPT_VMM:
+        if (strcmp(value, "lunik") != 0 && strcmp(value, "qemu") != 0 &&
+            strcmp(value, "firecracker") != 0)
+            return cli_usage("%s: unknown VMM '%s' (lunik, qemu or "
+                             "firecracker).", command, value);
+        opt->vmm = value;
+        break;
+    case OPT_VMM_DIR:
+        opt->vmm_dir = value;
+        break;
+    case OPT_PVH:
+        opt->pvh = 1;
+        break;
     case OPT_NET:
         return cli_net_option(d->name, value, opt);
     case OPT_BUDGET: {
@@ -230,6 +247,7 @@ int cli_parse_options(const char *command, int argc, char **argv,
             opt->budget = eb;
     }
     opt->target = "auto";
+    opt->vmm = "lunik";
     /* Every -I or --file takes at least one argument: argc bounds both. */
     opt->includes = cli_xmalloc(sizeof(char *) * (size_t)(argc + 1));
     opt->files = cli_xmalloc(sizeof(char *) * (size_t)(argc + 1));

@@ -21,7 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../cpu.h"
+#include "../core/cpu.h"
+#include "../lunik/hcall.h"
 #include "../virtio/mmio.h"
 #include "kconsole.h"
 

@@ -3,7 +3,9 @@
 
 #include <stddef.h>
 
-#include "../cpu.h"
+#include "../core/cpu.h"
+#include "../lunik/hcall.h"
+#include "../core/binding.h"
 #include "../virtio/mmio.h"
 
 #define KQ 8
@@ -58,4 +60,16 @@ void kcon_write(int stream, const char *s)
     while (!gv_queue_take(q, &id, &len))
         if (!gv_queue_want(q))
             kcon_wait();
+}
+
+/* The test kernels' boot description (core/binding.h): only the CPU
+ * tables, where lunik's monitor points IDTR and TR (hypercall.h). */
+const struct guest_boot *guest_bind_boot(void)
+{
+    static struct guest_boot b = {
+        .idt = (void *)(uintptr_t)LUNIK_IDT_GPA,
+        .tss = (void *)(uintptr_t)LUNIK_TSS_GPA,
+    };
+
+    return &b;
 }

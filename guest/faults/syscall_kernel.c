@@ -15,7 +15,8 @@
  */
 #include <stdint.h>
 
-#include "../cpu.h"
+#include "../core/cpu.h"
+#include "../lunik/hcall.h"
 #include "kconsole.h"
 
 #define STACK 4096

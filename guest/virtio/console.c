@@ -43,7 +43,30 @@ static struct {
     int cur;                            /* used buffer being read, or -1 */
     uint32_t len, at;                   /* its bytes, bytes read */
     int ended;
+    uint64_t received;                  /* bytes in used buffers so far */
+    uint64_t total;                     /* all of stdin, once the control
+                                           device said it (eof_known) */
+    int eof_known;
 } in = { .cur = -1 };
+
+/*
+ * The control console (GV_CONSOLE_SLOT_CONTROL, where the binding has
+ * one: the PVH binding under `lunik run --vmm qemu`): receive only, lines
+ * from the VMM's side that say what a console without multiport cannot:
+ * "E<n>" stdin has ended after n bytes in all; "T" a shutdown was asked
+ * for (SIGTERM to lunik).
+ */
+#define CTL_BUFS 2
+#define CTL_SIZE 256u
+static struct {
+    uintptr_t base;                     /* 0: not started or none */
+    int tried;
+    struct gv_queue rx;
+    uint8_t *buf[CTL_BUFS];
+    char line[32];
+    unsigned fill;
+    int shutdown;                       /* "T" seen, not yet reported */
+} ctl;
 
 /* n bytes, 16-aligned; zeroed only for rings: a data buffer stays
  * untouched until used (on kvm_pvm a page's first touch costs a trap). */
@@ -189,6 +212,13 @@ void gv_console_flush(void)
     stream_flush(&err);
 }
 
+void gv_console_drain(void)
+{
+    gv_console_flush();
+    drain(&out);
+    drain(&err);
+}
+
 static void input_start(void)
 {
     if (out.base == 0)
@@ -219,8 +249,99 @@ static int input_next(void)
         in.cur = id;
         in.len = len < IN_SIZE ? len : IN_SIZE;
         in.at = 0;
+        in.received += in.len;
     }
     return 1;
+}
+
+static void control_line(void)
+{
+    ctl.line[ctl.fill] = '\0';
+    if (ctl.line[0] == 'T') {
+        ctl.shutdown = 1;
+    } else if (ctl.line[0] == 'E') {
+        uint64_t n = 0;
+        for (const char *p = ctl.line + 1; *p >= '0' && *p <= '9'; p++)
+            n = n * 10 + (uint64_t)(*p - '0');
+        in.total = n;
+        in.eof_known = 1;
+    }
+    ctl.fill = 0;
+}
+
+/* Read what the control device has sent; start it on first use. */
+static void control_poll(void)
+{
+    uint16_t id;
+    uint32_t len;
+
+    if (!ctl.tried) {
+        uint64_t want = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
+                        VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
+        ctl.tried = 1;
+        uintptr_t b = gv_binding_device(GV_CONSOLE_SLOT_CONTROL,
+                                        VIRTIO_ID_CONSOLE);
+        if (b == 0 || gv_mmio_init(b, VIRTIO_ID_CONSOLE, want) == 0)
+            return;
+        if (gv_mmio_queue(b, &ctl.rx, VIRTIO_CONSOLE_RXQ, QSIZE,
+                          alloc(gv_queue_bytes(QSIZE), 1)) < CTL_BUFS)
+            gv_binding_panic("the control console's queue is too small");
+        for (unsigned i = 0; i < CTL_BUFS; i++) {
+            ctl.buf[i] = alloc(CTL_SIZE, 0);
+            gv_queue_add(&ctl.rx, (uint16_t)i, ctl.buf[i], CTL_SIZE, 1);
+        }
+        gv_mmio_ready(b);
+        gv_queue_kick(&ctl.rx);
+        ctl.base = b;
+    }
+    if (ctl.base == 0)
+        return;
+    while (gv_queue_take(&ctl.rx, &id, &len)) {
+        if (id >= CTL_BUFS)
+            continue;
+        for (uint32_t i = 0; i < len && i < CTL_SIZE; i++) {
+            char c = (char)ctl.buf[id][i];
+            if (c == '\n')
+                control_line();
+            else if (ctl.fill < sizeof ctl.line - 1)
+                ctl.line[ctl.fill++] = c;
+        }
+        gv_queue_add(&ctl.rx, id, ctl.buf[id], CTL_SIZE, 1);
+        gv_queue_kick(&ctl.rx);
+    }
+}
+
+/* stdin has ended: the device said so (a used buffer of length 0), or the
+ * control device's count of all of it has been received and read. */
+static int input_ended(void)
+{
+    control_poll();
+    return in.ended || (in.eof_known && in.received >= in.total &&
+                        in.cur < 0);
+}
+
+int gv_console_shutdown(void)
+{
+    int s;
+
+    control_poll();
+    s = ctl.shutdown;
+    ctl.shutdown = 0;
+    return s;
+}
+
+int gv_console_control_want(void)
+{
+    control_poll();
+    if (ctl.base == 0)
+        return 0;
+    return gv_queue_want(&ctl.rx);
+}
+
+void gv_console_control_quiet(void)
+{
+    if (ctl.base != 0)
+        gv_queue_quiet(&ctl.rx);
 }
 
 long gv_console_read(void *p, size_t n)
@@ -230,7 +351,7 @@ long gv_console_read(void *p, size_t n)
     if (!in.started)
         input_start();
     if (in.cur < 0 && !input_next())
-        return in.ended ? -1 : 0;
+        return input_ended() ? -1 : 0;
     k = in.len - in.at;
     if (k > n)
         k = n;
@@ -248,13 +369,16 @@ int gv_console_want_input(void)
 {
     if (!in.started)
         input_start();
-    if (in.cur >= 0 || in.ended)
+    if (in.cur >= 0 || input_ended())
         return 1;
-    return gv_queue_want(&in.rx);
+    if (gv_queue_want(&in.rx) || gv_console_control_want())
+        return 1;
+    return input_ended();
 }
 
 void gv_console_quiet(void)
 {
     if (in.started)
         gv_queue_quiet(&in.rx);
+    gv_console_control_quiet();
 }

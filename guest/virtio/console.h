@@ -25,6 +25,11 @@ void gv_console_write(int stream, const void *p, size_t n);
  * if it asked to be told. */
 void gv_console_flush(void);
 
+/* gv_console_drain: gv_console_flush(), then wait until the devices have
+ * used every buffer handed to them: for a VMM that stops the moment the
+ * guest exits (QEMU's isa-debug-exit). */
+void gv_console_drain(void);
+
 /*
  * gv_console_read: copy up to n bytes of received stdin to p. Never
  * blocks (the first call gives the device receive buffers). Returns
@@ -39,7 +44,28 @@ long gv_console_read(void *p, size_t n);
  */
 int gv_console_want_input(void);
 
-/* gv_console_quiet: after a wait: no more notifications for stdin. */
+/* gv_console_quiet: after a wait: no more notifications for stdin (nor
+ * from the control console). */
 void gv_console_quiet(void);
+
+/*
+ * The control console: the third console (GV_CONSOLE_SLOT_CONTROL), where
+ * the binding has one (the PVH binding under `lunik run --vmm qemu`;
+ * lunik's monitor says these things in its own ways). Receive only; its
+ * lines: "E<n>": stdin has ended after n bytes in all (gv_console_read
+ * gives -1 once they are read); "T": a shutdown was asked for.
+ */
+#define GV_CONSOLE_SLOT_CONTROL 3
+
+/* gv_console_shutdown: 1 once for each "T" the control console sent. */
+int gv_console_shutdown(void);
+
+/* gv_console_control_want: before waiting: 1 when the control console
+ * has something already, else 0 after asking it to notify (0 too when
+ * there is none). */
+int gv_console_control_want(void);
+
+/* gv_console_control_quiet: after a wait: no more notifications. */
+void gv_console_control_quiet(void);
 
 #endif

@@ -18,7 +18,7 @@
  *     delivers exceptions at CPL 3 with no privilege change, on the gate's
  *     IST stack;
  *   - EFER.SCE is clear, so `syscall` raises #UD; the guest's #UD handler
- *     serves it (guest/entry.S). No MSR, CR or descriptor-table access;
+ *     serves it (guest/core/entry.S). No MSR, CR or descriptor-table access;
  *   - hypercalls are MMIO writes (below), not port I/O;
  *   - CR2 is not readable: the monitor reads it itself (KVM_GET_SREGS).
  *

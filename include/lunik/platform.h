@@ -6,9 +6,13 @@
  * The runtime (runtime/) calls nothing outside the C library and this file.
  * Each target implements every function here:
  *
- *   kvm     guest/platform.c: virtio drivers (guest/virtio/) for console
- *           and NIC, the wait hypercall for plat_yield (hypercall.h), and
- *           clocks from the TSC calibrated at boot.
+ *   kvm     guest/core/platform.c: virtio drivers (guest/virtio/) for
+ *           console and NIC; guest/lunik/platform.c: the wait hypercall
+ *           for plat_yield (hypercall.h), clocks from the TSC calibrated
+ *           at boot.
+ *   pvh     the same core and drivers; guest/pvh/platform.c: an idle
+ *           gate woken by the LAPIC timer and device IRQs, the TSC, the
+ *           CMOS RTC (any PVH VMM: QEMU microvm).
  *   hosted  hosted/platform.c: a few Linux system calls, through host/.
  *
  * Both targets reach the same network back ends (host/net.c: libslirp

@@ -1,29 +1,30 @@
-/* entry.S: the guest's CPU entry points: boot and the syscall instruction. */
+/* entry.S: the core's CPU entry points: the start after a binding's boot, and the syscall instruction. */
 
-#include "lunik/hypercall.h"
 #include "boot.h"
 
     .text
 
 /*
- * lunik_guest_entry: the ELF entry point. The monitor starts the vCPU here in
- * 64-bit mode at CPL 3 with paging and SSE on, rsp = LUNIK_STACK_TOP,
- * interrupts off.
+ * guest_core_start: where a binding's entry continues (never returns), in
+ * 64-bit mode at CPL 3 with paging and SSE on, interrupts off, IDTR and
+ * TR loaded, guest_bind_boot() valid; rdi = the top of the initial stack
+ * (16-byte aligned; GUEST_BOOT_STACK_ROOM below it are free).
  * Sets up the CPU, builds musl's initial stack and jumps to musl's _start.
  */
-    .globl lunik_guest_entry
-    .type lunik_guest_entry, @function
-lunik_guest_entry:
+    .globl guest_core_start
+    .type guest_core_start, @function
+guest_core_start:
     xor %ebp, %ebp
-    mov $(LUNIK_STACK_TOP - GUEST_BOOT_STACK_ROOM), %esp
+    mov %rdi, %rbx
+    lea -GUEST_BOOT_STACK_ROOM(%rdi), %rsp
     lea guest_syscall_entry(%rip), %rdi
     call guest_cpu_init
-    mov $LUNIK_STACK_TOP, %edi
+    mov %rbx, %rdi
     call guest_boot_stack           /* rax = argc's address, 16-aligned */
     mov %rax, %rsp
     xor %edx, %edx                  /* no dynamic-linker fini function */
     jmp _start
-    .size lunik_guest_entry, . - lunik_guest_entry
+    .size guest_core_start, . - guest_core_start
 
 /*
  * guest_syscall_entry: a `syscall` instruction's landing point, reached

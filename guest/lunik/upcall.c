@@ -3,12 +3,9 @@
 
 #include "lunik/hypercall.h"
 #include "lunik/platform.h"
-#include "cpu.h"
+#include "core/binding.h"
+#include "hcall.h"
 
-/* upcall_entry.S: where the monitor enters the upcall. */
-void guest_upcall_entry(void);
-/* Called by guest_upcall_entry, with the interrupted state saved. */
-void guest_upcall(void);
 
 static uint64_t upcall_deadline __attribute__((aligned(8))); /* monitor reads */
 static void (*upcall_fn)(void);

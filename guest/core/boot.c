@@ -1,9 +1,10 @@
-/* boot.c: the guest's boot: boot info, memory, and musl's initial stack. */
+/* boot.c: the guest's boot: memory, the system-call shim, and musl's initial stack. */
 #include "boot.h"
 
 #include <elf.h>
 #include <stddef.h>
 
+#include "binding.h"
 #include "cpu.h"
 #include "mem.h"
 #include "sys.h"
@@ -14,38 +15,17 @@ extern const Elf64_Ehdr __ehdr_start;
 
 static struct guest_mem guest_heap;
 
-const struct lunik_boot_info *guest_boot_info(void)
-{
-    return (const struct lunik_boot_info *)(uintptr_t)LUNIK_BOOT_INFO_GPA;
-}
-
-static void check_boot_info(const struct lunik_boot_info *b)
-{
-    if (b->magic != LUNIK_BOOT_MAGIC)
-        guest_cpu_panic("boot info has a bad magic number");
-    if (b->heap_start >= b->heap_end || b->heap_end > b->mem_size ||
-        b->bundle_gpa + b->bundle_size > b->mem_size)
-        guest_cpu_panic("boot info describes an impossible memory layout");
-}
-
 uint64_t guest_boot_stack(uint64_t top)
 {
-    const struct lunik_boot_info *b = guest_boot_info();
-    const uint64_t *argv = (const uint64_t *)(uintptr_t)b->argv_gpa;
+    const struct guest_boot *b = guest_bind_boot();
     uint64_t *sp;
     uint8_t *random;
     size_t words;
 
-    check_boot_info(b);
-    guest_platform_init(b);
+    guest_bind_init();
     if (guest_mem_init(&guest_heap, b->heap_start, b->heap_end) < 0)
         guest_cpu_panic("no room for the page allocator's bitmaps");
     guest_sys_init(&guest_heap);
-    if (b->flags & LUNIK_BOOT_STATS) {
-        struct lunik_hc_stats st = {
-            .counters_gpa = (uint64_t)(uintptr_t)guest_sys_counters() };
-        guest_hypercall(LUNIK_HC_STATS, &st);
-    }
 
     random = (uint8_t *)(uintptr_t)(top - 16);
     guest_random(random, 16);
@@ -58,7 +38,7 @@ uint64_t guest_boot_stack(uint64_t top)
     size_t i = 0;
     sp[i++] = b->argc;
     for (uint64_t k = 0; k < b->argc; k++)
-        sp[i++] = argv[k];
+        sp[i++] = (uint64_t)(uintptr_t)b->argv[k];
     sp[i++] = 0;                        /* end of argv */
     sp[i++] = 0;                        /* empty environment */
     const uint64_t aux[][2] = {

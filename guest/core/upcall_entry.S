@@ -1,12 +1,14 @@
-/* upcall_entry.S: the deadline upcall's entry: the monitor interrupts the program here, as a signal handler runs (hypercall.h LUNIK_HC_UPCALL). */
+/* upcall_entry.S: the deadline upcall's entry: the binding interrupts the program here, as a signal handler runs (hypercall.h LUNIK_HC_UPCALL has the frame). */
 #include "lunik/hypercall.h"
 
     .text
     .globl guest_upcall_entry
     .type guest_upcall_entry, @function
 /*
- * On entry RSP points at the monitor's frame: rax, rbx, rcx, rdx, rsi,
- * rdi, rbp, r8 .. r15, RFLAGS, RIP; above it the interrupted red zone.
+ * On entry RSP points at the frame the binding wrote below the interrupted
+ * RSP and its red zone (lunik's monitor, or the PVH binding's timer
+ * stub): rax, rbx, rcx, rdx, rsi, rdi, rbp, r8 .. r15, RFLAGS, RIP; above
+ * it the interrupted red zone. It calls the binding's guest_upcall().
  * Everything the C handler may change is in the frame or saved here (the
  * SSE state with fxsave), so the program continues as if nothing ran.
  */

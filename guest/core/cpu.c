@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include "binding.h"
+
 /* RFLAGS bits cleared on `syscall`: TF, IF, DF, IOPL, NT, AC (as Linux). */
 #define SYSCALL_FMASK 0x47700u
 
@@ -54,7 +56,7 @@ static uint8_t ist_fault[IST_STACK_SIZE] __attribute__((aligned(16)));
 
 static void tss_init(void)
 {
-    struct tss *tss = (struct tss *)(uintptr_t)LUNIK_TSS_GPA;
+    struct tss *tss = guest_bind_boot()->tss;
 
     tss->ist[IST_SYSCALL - 1] =
         (uint64_t)(uintptr_t)(ist_syscall + IST_STACK_SIZE);
@@ -66,14 +68,14 @@ static void tss_init(void)
  * privilege change, on the gate's IST stack. */
 static void idt_init(void)
 {
-    struct idt_gate *idt = (struct idt_gate *)(uintptr_t)LUNIK_IDT_GPA;
+    struct idt_gate *idt = guest_bind_boot()->idt;
 
-    for (int v = 0; v < LUNIK_IDT_GATES; v++) {
+    for (int v = 0; v < 32; v++) {
         char *stub = v == VECTOR_UD ? guest_ud_entry
                                     : guest_exception_stubs + 16 * v;
         uint64_t a = (uint64_t)(uintptr_t)stub;
         idt[v].offset_low = (uint16_t)a;
-        idt[v].selector = LUNIK_SEL_CODE;
+        idt[v].selector = GUEST_SEL_CODE;
         idt[v].ist = v == VECTOR_UD ? IST_SYSCALL : IST_FAULT;
         idt[v].type_attr = 0x8e;        /* present, interrupt gate, DPL 0:
                                          * exceptions only, no `int n` */
@@ -84,51 +86,27 @@ static void idt_init(void)
 
 void guest_cpu_init(void (*syscall_entry)(void))
 {
-    static struct lunik_hc_syscall_entry e;
-
     guest_syscall_target = syscall_entry;
     tss_init();
     idt_init();
-    e.entry = (uint64_t)(uintptr_t)syscall_entry;
-    e.fmask = SYSCALL_FMASK;
-    guest_hypercall(LUNIK_HC_SYSCALL_ENTRY, &e);
+    guest_bind_syscall_entry(syscall_entry, SYSCALL_FMASK);
 }
 
 void guest_cpu_set_fs_base(uint64_t base)
 {
-    struct lunik_hc_set_tls t = { .fs_base = base };
-
-    guest_hypercall(LUNIK_HC_SET_TLS, &t);
+    guest_bind_set_fs_base(base);
 }
 
 /* Called by guest_exception_common (exceptions.S) on the IST_FAULT stack. */
 _Noreturn void guest_exception(const struct guest_exc_frame *f);
 _Noreturn void guest_exception(const struct guest_exc_frame *f)
 {
-    static struct lunik_hc_abort a;     /* static: off the faulting stack */
-
-    a.vector = f->vector;
-    a.error_code = f->error_code;
-    a.rip = f->rip;
-    a.rsp = f->rsp;
-    a.cr2 = 0;                          /* the monitor reads CR2 */
-    for (;;)
-        guest_hypercall(LUNIK_HC_ABORT, &a);
+    guest_bind_fault(f->vector, f->error_code, f->rip, f->rsp);
 }
 
 _Noreturn void guest_cpu_panic(const char *msg)
 {
-    static struct lunik_hc_abort a;
-    size_t n = 0;
-
-    while (msg[n])
-        n++;
-    a.vector = LUNIK_ABORT_PANIC;
-    a.rip = (uint64_t)(uintptr_t)__builtin_return_address(0);
-    a.msg = (uint64_t)(uintptr_t)msg;
-    a.msg_len = n;
-    for (;;)
-        guest_hypercall(LUNIK_HC_ABORT, &a);
+    guest_bind_panic(msg, (uint64_t)(uintptr_t)__builtin_return_address(0));
 }
 
 static int has_rdrand(void)
