@@ -29,6 +29,7 @@ packages=(
     wrk nginx libnginx-mod-http-lua   # network benchmarks (bench/net.sh)
     qemu-system-x86 busybox-static    # the nested test VM (scripts/kvm-vm.sh)
     cpio kmod xz-utils                # its initramfs, modules, kernel ELF
+    xen-hypervisor-4.17-amd64         # Xen PVH dom0 test (scripts/xen-tcg.sh)
     ca-certificates
 )
 
