@@ -13,7 +13,8 @@ GUEST_CORE_SRCS := guest/core/entry.S guest/core/exceptions.S \
 GUEST_LUNIK_SRCS := guest/lunik/entry.S guest/lunik/cpu.c \
     guest/lunik/platform.c guest/lunik/upcall.c
 # PVH VMMs: QEMU microvm, Firecracker (build/lunik-pvh.elf).
-GUEST_PVH_SRCS := guest/pvh/entry.S guest/pvh/boot.c guest/pvh/platform.c
+GUEST_PVH_SRCS := guest/pvh/entry.S guest/pvh/boot.c guest/pvh/platform.c \
+    guest/xen/xen.c
 
 GUEST_SRCS += $(GUEST_CORE_SRCS) $(GUEST_LUNIK_SRCS)
 GUEST_CFLAGS += -Iguest
@@ -46,7 +47,8 @@ $(B)/guest/guest/core/string.o: GUEST_CFLAGS += -fno-tree-loop-distribute-patter
 
 # CPU set-up and fault handlers use no SSE registers (as a kernel would):
 # they run first, and while reporting a fault the SSE state is unknown.
-$(B)/guest/guest/core/cpu.o $(B)/guest/guest/pvh/boot.o: GUEST_CFLAGS += -mgeneral-regs-only
+$(B)/guest/guest/core/cpu.o $(B)/guest/guest/pvh/boot.o \
+    $(B)/guest/guest/xen/xen.o: GUEST_CFLAGS += -mgeneral-regs-only
 
 $(B)/guest/guest/core/sys.o: $(GUEST_GEN)/syscall_names.h
 $(B)/guest/guest/core/sys.o: GUEST_CFLAGS += -I$(GUEST_GEN)

@@ -32,6 +32,7 @@ packages=(
     libjansson-dev                    # lunik-oci reads config.json (oci/)
     podman                            # the OCI runtime's tests (tests/95-oci.t)
     containerd                        # ... and under containerd's runc shim
+    xen-hypervisor-4.17-amd64         # Xen PVH dom0 test (scripts/xen-tcg.sh)
     ca-certificates
 )
 

@@ -7,6 +7,7 @@
 #include "lunik/image.h"
 #include "lunik/run.h"
 #include "pvh.h"
+#include "../xen/xen.h"
 
 #define PAGE 4096u
 #define MIB (1024u * 1024u)
@@ -45,6 +46,10 @@ void pvh_serial_write(const void *p, size_t n)
 {
     const uint8_t *b = p;
 
+    if (xen_present()) {                /* Xen's console (its COM1) */
+        xen_console_write(p, n);
+        return;
+    }
     for (size_t i = 0; i < n; i++)
         com1_put(b[i]);
 }
@@ -53,7 +58,7 @@ void pvh_console_message(const char *msg)
 {
     pvh_serial_write("lunik: ", 7);
     pvh_serial_write(msg, str_len(msg));
-    com1_put('\n');
+    pvh_serial_write("\n", 1);
 }
 
 /* QEMU stops at isa-debug-exit; Firecracker at the i8042 reset command
@@ -66,6 +71,8 @@ _Noreturn void pvh_halt(int status)
 {
     pvh_outb(PVH_PORT_DEBUGCON, (uint8_t)status);
     pvh_outl(PVH_PORT_DEBUG_EXIT, (uint32_t)status & 0xff);
+    if (xen_present())                  /* Xen (under a VMM without */
+        xen_shutdown(status);           /* isa-debug-exit) */
     pvh_outb(0x64, 0xfe);
     for (size_t i = 0; i < sizeof pvh_idt; i++)
         ((volatile uint8_t *)pvh_idt)[i] = 0;
@@ -346,14 +353,31 @@ static void find_heap(const struct pvh_start_info *si)
     const struct pvh_memmap_entry *m;
     uint64_t start = (uintptr_t)_end, end = 0;
 
-    if (si->version < 1 || si->memmap_paddr == 0 || si->memmap_entries == 0)
+    uint32_t nmap = si->memmap_entries;
+
+    m = (const struct pvh_memmap_entry *)(uintptr_t)si->memmap_paddr;
+    if ((si->version < 1 || si->memmap_paddr == 0 || nmap == 0) &&
+        xen_present()) {                /* Xen's hardware domain */
+        static struct xen_e820 xmap[64];
+        static struct pvh_memmap_entry map[64];
+        long k = xen_memory_map(xmap, 64);
+        for (long i = 0; i < k; i++) {
+            map[i].addr = xmap[i].addr;
+            map[i].size = xmap[i].size;
+            map[i].type = xmap[i].type;
+        }
+        m = map;
+        nmap = k > 0 ? (uint32_t)k : 0;
+    } else if (si->version < 1 || si->memmap_paddr == 0 || nmap == 0) {
+        nmap = 0;
+    }
+    if (nmap == 0)
         boot_fail("the VMM passed no memory map (PVH start_info version "
-                  "1)", LUNIK_EXIT_GUEST);
+                  "1, or Xen's XENMEM_memory_map)", LUNIK_EXIT_GUEST);
     if ((uintptr_t)boot.bundle + boot.bundle_size > start)
         start = (uintptr_t)boot.bundle + boot.bundle_size;
     start = (start + PAGE - 1) & ~(uint64_t)(PAGE - 1);
-    m = (const struct pvh_memmap_entry *)(uintptr_t)si->memmap_paddr;
-    for (uint32_t i = 0; i < si->memmap_entries; i++) {
+    for (uint32_t i = 0; i < nmap; i++) {
         if (m[i].type != PVH_MEMMAP_RAM || m[i].addr > KERNEL_LOAD ||
             m[i].addr + m[i].size <= KERNEL_LOAD)
             continue;
@@ -397,6 +421,7 @@ static void fill_gates(void)
     set_gate(PVH_VEC_SPURIOUS, pvh_spurious_stub, 0);
     set_gate(PVH_VEC_IDLE, pvh_idle_gate, 3);
     set_gate(PVH_VEC_FS_BASE, pvh_fs_base_gate, 3);
+    set_gate(PVH_VEC_XEN_HCALL, pvh_xen_hypercall_gate, 3);
 }
 
 /*
@@ -432,6 +457,11 @@ uint64_t pvh_boot(uint32_t start_info_paddr)
     find_bundle();
     find_heap(si);
     parse_cmdline(devs, &ndevs, &vmm, &serial);
+    if (xen_present()) {                /* no virtio consoles under Xen */
+        serial = 1;
+        if (*vmm == '\0')
+            vmm = "xen";
+    }
     default_argv();
     pvh_platform_init(devs, ndevs, vmm, serial);
     return (uint64_t)(uintptr_t)pvh_stack_top;

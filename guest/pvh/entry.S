@@ -99,6 +99,31 @@ pvh_start64k:
     mov $MSR_FMASK, %ecx
     mov $0x47700, %eax
     wrmsr
+    mov $pvh_gate_stack_top, %rsp       /* the PVH ABI gives no stack */
+    /* Under Xen (CPUID leaves 0x40000x00..x02, "XenVMMXenVMM"), name the
+     * hypercall page: WRMSR of its address to the MSR leaf x02 gives;
+     * Xen fills it with one call stub per hypercall (guest/xen/xen.h). */
+    mov $0x40000000, %esi
+1:  mov %esi, %eax
+    cpuid
+    cmp $0x566e6558, %ebx               /* "XenV" */
+    jne 2f
+    cmp $0x65584d4d, %ecx               /* "MMXe" */
+    jne 2f
+    cmp $0x4d4d566e, %edx               /* "nVMM" */
+    jne 2f
+    lea 2(%rsi), %eax
+    cpuid
+    mov %ebx, %ecx
+    mov $xen_hypercall_page, %eax
+    xor %edx, %edx
+    wrmsr
+    mov %esi, xen_cpuid_base
+    jmp 3f
+2:  add $0x100, %esi
+    cmp $0x40010000, %esi
+    jb 1b
+3:
     pushq $SEL_UDATA
     pushq $pvh_stack_top
     pushq $0x3002               /* IOPL 3, IF 0 */
@@ -141,6 +166,17 @@ pvh_fs_base_gate:
     shr $32, %rdx
     mov $MSR_FS_BASE, %ecx
     wrmsr
+    movq $SEL_UDATA, 32(%rsp)
+    iretq
+
+/* A Xen hypercall (guest/xen/xen.h): HVM hypercalls must come from CPL
+ * 0. rax = its number, rdi, rsi, rdx, r10, r8 = its arguments; the result
+ * in rax. Calls the stub Xen wrote at 32 * rax in the hypercall page. */
+    .globl pvh_xen_hypercall_gate
+pvh_xen_hypercall_gate:
+    shl $5, %rax
+    add $xen_hypercall_page, %rax
+    call *%rax
     movq $SEL_UDATA, 32(%rsp)
     iretq
 
@@ -294,8 +330,17 @@ pvh_pt0:
     .set pvh_i, pvh_i + 1
     .endr
 
+    .data
+    .globl xen_cpuid_base
+    .balign 4
+xen_cpuid_base:                         /* 0: not under Xen */
+    .long 0
+
     .bss
     .balign 4096
+    .globl xen_hypercall_page
+xen_hypercall_page:
+    .fill 4096
     .globl pvh_idt
 pvh_idt:
     .fill 4096

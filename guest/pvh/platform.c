@@ -7,6 +7,7 @@
 #include "lunik/run.h"
 #include "lunik/virtio.h"
 #include "pvh.h"
+#include "../xen/xen.h"
 #include "virtio/binding.h"
 #include "virtio/console.h"
 

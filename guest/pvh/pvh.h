@@ -22,6 +22,7 @@
 #define PVH_VEC_TIMER     0x21          /* the LAPIC timer */
 #define PVH_VEC_IDLE      0x81          /* CPL-0 gate: sti; hlt; cli */
 #define PVH_VEC_FS_BASE   0x82          /* CPL-0 gate: FS base = rdi */
+#define PVH_VEC_XEN_HCALL 0x83          /* CPL-0 gate: a Xen hypercall */
 #define PVH_VEC_SPURIOUS  0xff          /* the LAPIC's spurious vector */
 
 /* Bytes from the upcall frame to the interrupted RSP (hypercall.h's
@@ -84,7 +85,7 @@ extern uint32_t pvh_start_info_paddr;
 extern uint8_t pvh_idt[4096];
 extern uint8_t pvh_tss[104];
 extern char pvh_irq_stub[], pvh_timer_stub[], pvh_spurious_stub[],
-    pvh_idle_gate[], pvh_fs_base_gate[];
+    pvh_idle_gate[], pvh_fs_base_gate[], pvh_xen_hypercall_gate[];
 /* platform.c: the TSC value past which the timer stub enters the upcall
  * (0: none). */
 extern uint64_t pvh_budget_tsc;
