@@ -26,9 +26,12 @@
  * The LAPIC timer counts at 1 GHz with divide-by-1 under KVM's and QEMU's
  * emulated APIC (their APIC bus cycle is 1 ns), and so do Firecracker's
  * (KVM's). The binding relies on that for wait deadlines and to calibrate
- * the TSC when CPUID does not name its frequency.
+ * the TSC when CPUID does not name its frequency. Xen's emulated APIC
+ * counts at 100 MHz; under Xen the TSC's rate comes from Xen's
+ * vcpu_time_info, and the LAPIC timer is measured against it.
  */
 #define LAPIC_NS_PER_TICK 1
+static uint32_t lapic_ns_per_tick = LAPIC_NS_PER_TICK;
 #define CALIBRATE_NS 2000000u           /* 2 ms against the LAPIC timer */
 
 _Static_assert(PVH_UPCALL_FRAME == LUNIK_UPCALL_FRAME,
@@ -80,7 +83,26 @@ static void cpuid(uint32_t leaf, uint32_t r[4])
 static uint64_t tsc_calibrate(void)
 {
     uint32_t r[4];
+    uint64_t xen = xen_tsc_mult();      /* Xen: vcpu_time_info's scale */
 
+    if (xen != 0) {                     /* then the LAPIC timer's rate */
+        lapic_write(LAPIC_LVT_TIMER, LAPIC_MASKED | PVH_VEC_IRQ);
+        lapic_write(LAPIC_TIMER_DIV, 0xb);      /* divide by 1 */
+        lapic_write(LAPIC_TIMER_INIT, 0xffffffffu);
+        uint32_t c0 = lapic_read(LAPIC_TIMER_CUR);
+        uint64_t t0 = guest_rdtsc(), ns;
+        do
+            ns = (uint64_t)((unsigned __int128)(guest_rdtsc() - t0) * xen >>
+                            32);
+        while (ns < CALIBRATE_NS);
+        uint32_t ticks = c0 - lapic_read(LAPIC_TIMER_CUR);
+        lapic_write(LAPIC_TIMER_INIT, 0);
+        if (ticks != 0)
+            lapic_ns_per_tick = (uint32_t)((ns + ticks / 2) / ticks);
+        if (lapic_ns_per_tick == 0)
+            lapic_ns_per_tick = 1;
+        return xen;
+    }
     cpuid(0, r);
     if (r[0] >= 0x15) {
         cpuid(0x15, r);
@@ -256,16 +278,16 @@ const char *plat_target(void)
     return target;
 }
 
-/* The LAPIC timer's count for an expiry at deadline_ns (1 ns a tick). */
+/* The LAPIC timer's count for an expiry at deadline_ns. */
 static uint32_t timer_count(uint64_t deadline_ns)
 {
     uint64_t now = plat_clock_monotonic();
 
     if (deadline_ns <= now)
         return 1;
-    if (deadline_ns - now >= 0xffffffffu / LAPIC_NS_PER_TICK)
+    if ((deadline_ns - now) / lapic_ns_per_tick >= 0xffffffffu)
         return 0xffffffffu;
-    return (uint32_t)((deadline_ns - now) / LAPIC_NS_PER_TICK) + 1;
+    return (uint32_t)((deadline_ns - now) / lapic_ns_per_tick) + 1;
 }
 
 /* The TSC value at monotonic time ns. */

@@ -1,4 +1,4 @@
-/* xen.h: the Xen services the PVH binding uses when Xen is the VMM: hypercalls, console, memory map, shutdown. */
+/* xen.h: the Xen services the PVH binding uses when Xen is the VMM: hypercalls, console, memory map, time scale, shutdown. */
 #ifndef LUNIK_GUEST_XEN_H
 #define LUNIK_GUEST_XEN_H
 
@@ -18,6 +18,9 @@
 #define XEN_HC_CONSOLE_IO  18           /* __HYPERVISOR_console_io */
 #define XEN_HC_SCHED_OP    29           /* __HYPERVISOR_sched_op */
 #define XEN_MEM_MEMORY_MAP 9            /* XENMEM_memory_map */
+#define XEN_MEM_ADD_TO_PHYSMAP 7        /* XENMEM_add_to_physmap */
+#define XEN_MAPSPACE_SHARED_INFO 0      /* XENMAPSPACE_shared_info */
+#define XEN_DOMID_SELF 0x7ff0           /* DOMID_SELF */
 #define XEN_CONSOLEIO_WRITE 0           /* CONSOLEIO_write */
 #define XEN_SCHEDOP_SHUTDOWN 2          /* SCHEDOP_shutdown */
 #define XEN_SHUTDOWN_POWEROFF 0         /* SHUTDOWN_poweroff */
@@ -55,6 +58,12 @@ struct xen_e820 {
 /* xen_memory_map(map, max): the domain's memory map (XENMEM_memory_map),
  * at most max entries. -> the entry count, or a negative Xen error. */
 long xen_memory_map(struct xen_e820 *map, unsigned max);
+
+/* xen_tsc_mult: ns per TSC tick in 32.32 fixed point, from vcpu 0's
+ * vcpu_time_info (tsc_to_system_mul, tsc_shift) in shared_info, which
+ * this maps the first time (XENMEM_add_to_physmap, XENMAPSPACE_shared_info);
+ * 0 when Xen gives none. */
+uint64_t xen_tsc_mult(void);
 
 /* xen_shutdown(status): SCHEDOP_shutdown, poweroff for status 0 and crash
  * otherwise (Xen keeps no exit status; a hardware domain's shutdown stops
