@@ -1,7 +1,8 @@
 # cli/build.mk: the lunik command (build, run, inspect, ps, logs, stop), images and bundles.
 HOST_SRCS += cli/main.c cli/options.c cli/netopts.c cli/util.c cli/app.c \
     cli/requires.c cli/compile.c cli/bundle.c cli/image.c cli/instances.c \
-    cli/kernel_blob.S
+    cli/attach.c cli/kernel_blob.S
+HOST_LDLIBS += -ledit
 
 # The guest kernel is assembled into the command (.incbin) without its debug
 # sections: --strip-debug keeps every loaded byte, address and symbol, and

@@ -228,3 +228,18 @@ void guest_set_tls(uint64_t base)
 {
     guest_cpu_set_fs_base(base);
 }
+
+/* ---- the control channel (platform.h): not yet on this target ---- */
+
+long plat_control_read(void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+    return 0;
+}
+
+void plat_control_write(const void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+}

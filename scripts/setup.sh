@@ -20,6 +20,7 @@ packages=(
     zlib1g-dev                        # CRC-32 of image sections
     node-llhttp                       # llhttp's C sources (lunik.http)
     libslirp-dev pkg-config           # user-mode networking (host/net_slirp.c)
+    libedit-dev                       # line editing in `lunik attach` (cli/attach.c)
     iproute2                          # tap tests: ip tuntap, ip addr
     dpkg-dev                          # apt-get source unpacks with dpkg-source
     lua5.4 lua-dkjson lua-penlight    # baseline and real-input tests
