@@ -162,7 +162,7 @@ static char *attach_line(int tty, const char *prompt)
 int cli_cmd_attach(int argc, char **argv)
 {
     int fd, rc, tty = isatty(0) && isatty(1), failed = 0;
-    char *chunk = NULL, *pending = NULL;
+    char *chunk = NULL, *pending = NULL, *typed = NULL;
 
     if (argc == 1 && (strcmp(argv[0], "--help") == 0 ||
                       strcmp(argv[0], "-h") == 0))
@@ -188,13 +188,18 @@ int cli_cmd_attach(int argc, char **argv)
                 putchar('\n');
             break;
         }
-        char *next;
+        char *next, *t = typed ? cli_xasprintf("%s\n%s", typed, line)
+                               : cli_xstrdup(line);
+        free(typed);
+        typed = t;                      /* the chunk as typed: history */
         if (chunk) {
             next = cli_xasprintf("%s\n%s", chunk, line);
         } else if (line[0] == '=') {    /* "=expr", as lua.c 5.4 */
             next = cli_xasprintf("return %s", line + 1);
         } else if (line[0] == '\0') {
             free(line);
+            free(typed);
+            typed = NULL;
             continue;
         } else {
             next = cli_xstrdup(line);
@@ -218,7 +223,9 @@ int cli_cmd_attach(int argc, char **argv)
             continue;
         }
         if (tty)
-            add_history(next);
+            add_history(typed);
+        free(typed);
+        typed = NULL;
         if (r == 'x') {
             failed = 1;
             fprintf(stderr, "%s\n", msg);
@@ -228,6 +235,7 @@ int cli_cmd_attach(int argc, char **argv)
     }
     free(chunk);
     free(pending);
+    free(typed);
     close(fd);
     return failed ? LUNIK_EXIT_ERROR : 0;
 }

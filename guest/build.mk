@@ -5,7 +5,7 @@ GUEST_SRCS += guest/entry.S guest/exceptions.S guest/cpu.c guest/boot.c \
     guest/platform.c guest/upcall.c guest/upcall_entry.S guest/mem.c guest/fd.c \
     guest/sys.c guest/main.c guest/vdso.c guest/memcalls.c guest/string.c \
     guest/virtio/virtq.c guest/virtio/mmio.c guest/virtio/console.c \
-    guest/virtio/net.c
+    guest/virtio/net.c guest/virtio/control.c
 
 # One static ELF linked at LUNIK_KERNEL_BASE (hypercall.h), entered at
 # lunik_guest_entry, which then runs musl's own _start.

@@ -8,6 +8,7 @@
 #include "sys.h"
 #include "virtio/binding.h"
 #include "virtio/console.h"
+#include "virtio/control.h"
 #include "virtio/net.h"
 
 /*
@@ -130,6 +131,8 @@ static uint32_t ready_now(uint32_t events)
         ready |= PLAT_READY_CONSOLE;
     if ((events & PLAT_READY_NET) && gv_net_want())
         ready |= PLAT_READY_NET;
+    if ((events & PLAT_READY_CONTROL) && gv_control_want())
+        ready |= PLAT_READY_CONTROL;
     return ready;
 }
 
@@ -155,6 +158,9 @@ uint32_t plat_yield(uint64_t deadline_ns, uint32_t events)
         }
         if (ready != 0 || plat_clock_monotonic() >= deadline_ns)
             break;
+        if ((events & PLAT_READY_CONTROL) && gv_control_start() == 0 &&
+            gv_control_want())          /* set up before the first wait */
+            continue;
         guest_hypercall(LUNIK_HC_WAIT, &w);
         clock_sync(w.monotonic_ns, w.wall_ns);
         if (w.shutdown)
@@ -164,6 +170,8 @@ uint32_t plat_yield(uint64_t deadline_ns, uint32_t events)
         gv_console_quiet();
     if (events & PLAT_READY_NET)
         gv_net_quiet();
+    if (events & PLAT_READY_CONTROL)
+        gv_control_quiet();
     return ready;
 }
 
@@ -229,17 +237,16 @@ void guest_set_tls(uint64_t base)
     guest_cpu_set_fs_base(base);
 }
 
-/* ---- the control channel (platform.h): not yet on this target ---- */
+/* ---- the control channel (platform.h): virtio/control.c ---- */
 
 long plat_control_read(void *p, size_t n)
 {
-    (void)p;
-    (void)n;
-    return 0;
+    long r = gv_control_read(p, n);
+    return r < 0 ? PLAT_CONTROL_HANGUP : r;
 }
 
 void plat_control_write(const void *p, size_t n)
 {
-    (void)p;
-    (void)n;
+    if (n > 0)
+        gv_control_write(p, n);
 }

@@ -197,6 +197,14 @@ void mon_devices_stop(struct mon_vm *vm);
  */
 int mon_console_start(struct mon_vm *vm);
 void mon_console_stop(struct mon_vm *vm);
+
+/*
+ * mon_control_start, mon_control_stop: the control channel's device and
+ * its relay thread (virtio_control.c), serving listen_fd (the instance's
+ * socket, platform.h's control channel; -1: no device); stop closes it.
+ */
+int mon_control_start(struct mon_vm *vm, int listen_fd);
+void mon_control_stop(struct mon_vm *vm);
 int mon_net_start(struct mon_vm *vm);
 void mon_net_stop(struct mon_vm *vm);
 
