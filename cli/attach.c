@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <editline/readline.h>
@@ -107,15 +108,36 @@ static int recv_frame(int fd, char **text)
     return h[0];
 }
 
+/* The process serving the socket (SO_PEERCRED), for Ctrl-C: 0 unknown. */
+static volatile pid_t server_pid;
+
+/* Ctrl-C while a request runs: ask the instance to interrupt it
+ * (platform.h plat_interrupt: SIGURG). */
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    if (server_pid > 0)
+        kill(server_pid, SIGURG);
+}
+
 /* Print "o" frames until the request's end; returns 'd', 'm' or 'x'
- * (with the error or syntax message in *msg), or -1 when gone. */
+ * (with the error or syntax message in *msg), or -1 when gone. Ctrl-C
+ * meanwhile interrupts the request; outside one it is the default (as
+ * lua.c: the REPL ends). */
 static int await_reply(int fd, char **msg)
 {
+    struct sigaction sa, old;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;           /* no SA_RESTART: reads go on */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+    int r = -1;
     for (;;) {
         char *t = NULL;
         int type = recv_frame(fd, &t);
         if (type < 0)
-            return -1;
+            break;
         if (type == 'o') {
             fputs(t, stdout);
             fflush(stdout);
@@ -123,8 +145,11 @@ static int await_reply(int fd, char **msg)
             continue;
         }
         *msg = t;
-        return type;
+        r = type;
+        break;
     }
+    sigaction(SIGINT, &old, NULL);
+    return r;
 }
 
 /* The instance NAME's control socket, or -1 after one line. */
@@ -138,6 +163,11 @@ static int attach_connect(const char *cmd, const char *name, int *fd)
     if (*fd < 0)
         return cli_fail(LUNIK_EXIT_NOINPUT, "no instance named '%s' is "
                         "running", name);
+    struct ucred cr;
+    socklen_t len = sizeof cr;
+    if (getsockopt(*fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 &&
+        cr.uid == geteuid())
+        server_pid = cr.pid;
     return 0;
 }
 

@@ -162,9 +162,10 @@ local function eval(sess, src)
             return send(sess, "x", err)
         end
     end
-    repl_cos[co_running()] = sess
+    local co = co_running()
+    repl_cos[co] = sess
     local r = table.pack(xpcall(fn, with_traceback))
-    repl_cos[co_running()] = nil
+    repl_cos[co] = nil
     if not r[1] then return send(sess, "x", failure(r[2])) end
     if r.n > 1 then send(sess, "o", results(r, 2, r.n) .. "\n") end
     send(sess, "d", "")

@@ -104,6 +104,9 @@ end
 
 local kinds = setmetatable({}, { __mode = "k" })
 local budgets = setmetatable({}, { __mode = "k" })  -- co -> seconds
+local interruptible = setmetatable({}, { __mode = "k" })  -- co -> true:
+                            -- Ctrl-C in `lunik attach` may stop its runs
+                            -- (the REPL's: kind "repl")
 local SLEEP = {}            -- yielded by lunik.sleep (private token)
 local IO = {}               -- yielded by wait_io (private token)
 local IO_EVENT = {}         -- passed to a handler woken by its event
@@ -159,7 +162,7 @@ end
 -- within its budget (guard.c). A handler may resume another (closing a
 -- connection wakes its waiters): the outer run's deadline comes back.
 local function resume(co, ...)
-    arm(co, budgets[co])
+    arm(co, budgets[co], interruptible[co])
     local ok, what = co_resume(co, ...)
     if not ok then              -- still armed: fail() asks how it ended
         fail(co, what)
@@ -181,6 +184,7 @@ local function start_budget(kind, budget, fn, ...)
     local co = co_create(fn)
     kinds[co] = kind
     budgets[co] = budget
+    if kind == "repl" then interruptible[co] = true end
     guard.count_handler()
     return resume(co, ...)
 end

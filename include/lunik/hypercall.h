@@ -255,6 +255,11 @@ struct lunik_hc_syscall_entry {
 struct lunik_hc_upcall {
     uint64_t entry;             /* IN: guest virtual address of the entry */
     uint64_t deadline_gpa;      /* IN: 8-byte aligned, inside guest memory */
+    uint64_t interrupt_gpa;     /* IN: 8 bytes, aligned, or 0: the monitor
+                                   adds 1 there, then enters the upcall, when
+                                   the control client asks for an interrupt
+                                   (platform.h plat_interrupt) while the
+                                   vCPU runs */
 };
 #define LUNIK_UPCALL_FRAME 264  /* bytes from the frame to the old RSP */
 

@@ -6,9 +6,9 @@
  * The runtime (runtime/) calls nothing outside the C library and this file.
  * Each target implements every function here:
  *
- *   kvm     guest/platform.c: virtio drivers (guest/virtio/) for console
- *           and NIC, the wait hypercall for plat_yield (hypercall.h), and
- *           clocks from the TSC calibrated at boot.
+ *   kvm     guest/platform.c: virtio drivers (guest/virtio/) for console,
+ *           NIC and control channel, the wait hypercall for plat_yield
+ *           (hypercall.h), and clocks from the TSC calibrated at boot.
  *   hosted  hosted/platform.c: a few Linux system calls, through host/.
  *
  * Both targets reach the same network back ends (host/net.c: libslirp
@@ -184,6 +184,16 @@ long plat_control_read(void *p, size_t n);
  * read, are dropped: they never reach a later client.
  */
 void plat_control_write(const void *p, size_t n);
+
+/*
+ * plat_interrupt: call fn() when the control channel's client asks to
+ * interrupt what the program runs now (Ctrl-C in `lunik attach`: the
+ * client sends SIGURG to the process serving its socket). fn runs as
+ * plat_deadline's does (signal-handler context, async-signal-safe calls
+ * only), only while the program runs, never during plat_yield's wait; a
+ * request that comes while it waits is dropped. NULL: none.
+ */
+void plat_interrupt(void (*fn)(void));
 
 /* plat_target: the target's name: "kvm" or "hosted". Never NULL. */
 const char *plat_target(void);
