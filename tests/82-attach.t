@@ -79,19 +79,21 @@ while time.monotonic() < end:
     if p:
         status = os.waitstatus_to_exitcode(st)
         break
-    if time.monotonic() >= nudge:       # Ctrl-D: leave (again, should the
-        os.write(fd, b"\x04")           # terminal's mode change drop it)
+    if time.monotonic() >= nudge:       # Ctrl-D: leave. Typed before
+        # libedit has the terminal in raw mode, it lands in the line as a
+        # character; then Ctrl-U (kill the line) and Ctrl-D again.
+        os.write(fd, b"\x04" if nudge == 0 else b"\x15\x04")
         nudge = time.monotonic() + 1
     if select.select([fd], [], [], 0.1)[0]:
         try:
             seen += os.read(fd, 4096)
         except OSError:
             pass
-if status is None:                      # libedit missed every Ctrl-D
+if status is None:
     sys.stderr.write("(Ctrl-D did not end the REPL)\n")
     os.kill(pid, 9)
 sys.stdout.write(seen.decode(errors="replace").replace("\r", ""))
-sys.exit(0 if ok else 1)
+sys.exit(0 if ok and status is not None else 1)
 EOF2
 
 # attach NAME INPUT: pipe INPUT into lunik attach NAME; sets out, err, rc.
