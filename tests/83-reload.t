@@ -44,6 +44,44 @@ http.serve(80, function() return 200, {}, "never\n" end)
 lunik_reload_failed_global = true
 error("the new main chunk fails")
 EOF2
+# raw TCP and UDP: each connection or datagram is answered by the version
+# that accepted or received it.
+for v in A B; do
+    write "sw$v.lua" <<EOF2
+local net = require("lunik.net")
+net.listen(7, function(conn)
+    conn:write("$v hello\n")
+    while true do
+        local line = conn:read_line()
+        if not line then return end
+        conn:write("$v " .. line .. "\n")
+    end
+end)
+net.udp_bind(9, function(data, ip, port, sock) sock:sendto("$v " .. data, ip, port) end)
+EOF2
+done
+# tcp_session PORT: connect, read the greeting, then for each line of stdin
+# send it and print the answer; prints every line received.
+write client.py <<'EOF2'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+f = s.makefile("rwb")
+print(f.readline().decode().strip(), flush=True)
+for line in sys.stdin:
+    f.write(line.encode()); f.flush()
+    print(f.readline().decode().strip(), flush=True)
+EOF2
+write udp.py <<'EOF2'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+for i in range(15):                     # UDP may be lost: ask again
+    s.sendto(b"ping", ("127.0.0.1", int(sys.argv[1])))
+    try:
+        print(s.recvfrom(100)[0].decode()); break
+    except socket.timeout:
+        pass
+EOF2
 write timer_only.lua <<'EOF2'
 local lunik = require("lunik")
 lunik.every(0.1, function() end)
@@ -144,6 +182,34 @@ for t in $(targets); do
     is "$out" $'1\tevery' "... and only the new timer is registered on $t"
 
     timeout 30 "$LUNIK" stop "$name" >/dev/null
+
+    # net.listen and net.udp_bind registered again are swapped too.
+    tport=$(free_port); uport=$(free_port udp)
+    got=$(cd "$scratch" && timeout 60 "$LUNIK" run swA.lua --target "$t" -d \
+        --name "sw-$t" -p "127.0.0.1:$tport:7" -p "127.0.0.1:$uport:9/udp")
+    is "$?" 0 "a TCP and UDP instance runs on $t"
+    retry 100 timeout 10 python3 "$scratch/client.py" "$tport" </dev/null >/dev/null
+    mkfifo "$scratch/in-$t"
+    timeout 120 python3 "$scratch/client.py" "$tport" <"$scratch/in-$t" \
+        >"$scratch/held.out" &
+    held=$!
+    exec 7>"$scratch/in-$t"
+    for i in $(seq 300); do grep -q "A hello" "$scratch/held.out" && break; sleep 0.1; done
+    is "$(timeout 30 python3 "$scratch/udp.py" "$uport")" "A ping" "version A answers UDP on $t"
+    timeout 60 "$LUNIK" reload "sw-$t" "$scratch/swB.lua"
+    is "$?" 0 "reload to version B on $t"
+    is "$(echo x | timeout 30 python3 "$scratch/client.py" "$tport")" $'B hello\nB x' \
+        "a new TCP connection runs version B on $t"
+    is "$(timeout 30 python3 "$scratch/udp.py" "$uport")" "B ping" \
+        "a datagram after the reload runs version B on $t"
+    echo "still here" >&7
+    exec 7>&-
+    wait $held
+    is "$(cat "$scratch/held.out")" $'A hello\nA still here' \
+        "the TCP connection opened before it finishes on version A on $t"
+    attach "sw-$t" 'local n = 0; for _, h in ipairs(lunik.handlers()) do n = n + 1 end; return n'
+    is "$out" 2 "one listener and one UDP socket are registered on $t"
+    timeout 30 "$LUNIK" stop "sw-$t" >/dev/null
 done
 note_kvm_skip "reload"
 
