@@ -104,7 +104,8 @@ local function results(t, i, j)
     return concat(parts, "\t")
 end
 
--- print, as the global: inside a REPL run its text goes to the client.
+-- print as REPL chunks see it: inside a REPL run its text goes to the
+-- client. The program's own print is left alone (no cost to it).
 local stock_print = print
 local function repl_print(...)
     local sess = repl_cos[co_running()]
@@ -113,7 +114,6 @@ local function repl_print(...)
     for i = 1, n do parts[i] = tostring((select(i, ...))) end
     send(sess, "o", concat(parts, "\t") .. "\n")
 end
-_G.print = repl_print
 
 ------------------------------------------------------------------ the REPL
 
@@ -139,11 +139,13 @@ local function with_traceback(e)
 end
 
 -- The REPL's globals: the program's (_G), where `lunik` is the module
--- even when the program keeps it in a local.
+-- even when the program keeps it in a local, and print (while the
+-- program's is Lua's) is repl_print.
 local repl_env = setmetatable({}, {
     __index = function(_, k)
         local v = _G[k]
         if v == nil and k == "lunik" then return lunik end
+        if v == stock_print then return repl_print end
         return v
     end,
     __newindex = _G,
