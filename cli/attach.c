@@ -25,20 +25,9 @@
 
 #define ATTACH_HISTORY_MAX 500
 
-static const char attach_help[] =
-    "lunik attach NAME\n"
-    "    A Lua REPL inside the running instance NAME (or the pid of a\n"
-    "    program run without -d), as lua.c's: an expression's values are\n"
-    "    printed (tables in full), an incomplete chunk gets '>>' for more,\n"
-    "    errors come with a traceback. Without a terminal, lines come from\n"
-    "    stdin and results go to stdout; exit 1 if any input failed.\n"
-    "lunik reload NAME [app.lua|app.img] [-I DIR]... [--file PATH]...\n"
-    "    Load new code into the running instance (default: the file it\n"
-    "    was started from, built again). On failure nothing changes.\n";
-
 static int help(void)
 {
-    fputs(attach_help, stdout);
+    cli_print_instances_help();
     return 0;
 }
 

@@ -160,6 +160,10 @@ int cli_control_connect(const char *name);
  * was started from, into buf; 0, or -1 when unknown. */
 int cli_instance_source(const char *name, char *buf, size_t n);
 
+/* cli_print_instances_help: the help of ps, logs, stop, attach and
+ * reload on stdout (main.c). */
+void cli_print_instances_help(void);
+
 /* `lunik attach NAME` and `lunik reload NAME [FILE]` (attach.c). */
 int cli_cmd_attach(int argc, char **argv);
 int cli_cmd_reload(int argc, char **argv);

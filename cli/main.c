@@ -97,8 +97,9 @@ static const char cli_instances_help[] =
     "lunik attach NAME\n"
     "    A Lua REPL inside the running instance NAME (or, for a program run\n"
     "    without -d, its pid): each input runs in the program's own state,\n"
-    "    as lua.c's REPL runs it. Without a terminal, lines come from stdin\n"
-    "    and results go to stdout; the exit status is 1 if any input failed.\n"
+    "    as lua.c's REPL runs it, under the handler budget; Ctrl-C stops a\n"
+    "    line that runs. Without a terminal, lines come from stdin and\n"
+    "    results go to stdout; the exit status is 1 if any input failed.\n"
     "lunik reload NAME [app.lua|app.img] [-I DIR]... [--file PATH]...\n"
     "    Build app.lua (or take app.img's bundle; default: the file NAME\n"
     "    was started from) and load it into the running instance: its\n"
@@ -107,6 +108,11 @@ static const char cli_instances_help[] =
     "    nothing changes and the error is printed (exit 1).\n"
     "    State, logs and control sockets live in $XDG_RUNTIME_DIR/lunik\n"
     "    (root: /run/lunik).\n";
+
+void cli_print_instances_help(void)
+{
+    fputs(cli_instances_help, stdout);
+}
 
 static const char cli_inspect_help[] =
     "lunik inspect app.img\n"
