@@ -799,7 +799,6 @@ sched.rollback_reload = function()
         e.gen = -1
     end
 end
-sched.kinds = kinds
 sched.co_running = co_running
 
 local net_chunk, http_chunk = core.net_chunk, core.http_chunk
