@@ -27,6 +27,8 @@ packages=(
     time                              # benchmarks (/usr/bin/time)
     perl                              # prove runs the tests
     socat curl netcat-openbsd         # network test clients (tests/60-net.t)
+    python3 util-linux                # pty and socket clients, setpriv
+                                      # (tests/61, 82-attach.t, 83-reload.t)
     wrk nginx libnginx-mod-http-lua   # network benchmarks (bench/net.sh)
     qemu-system-x86 busybox-static    # the nested test VM (scripts/kvm-vm.sh)
     cpio kmod xz-utils                # its initramfs, modules, kernel ELF
