@@ -156,7 +156,8 @@ for t in $(targets); do
 
     mode=$(stat -c %a "$XDG_RUNTIME_DIR/lunik/$name.sock" "$XDG_RUNTIME_DIR/lunik")
     is "$(echo $mode)" "600 700" "the socket is 0600 in a 0700 directory on $t"
-    if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
+       command -v python3 >/dev/null; then
         setpriv --reuid=65534 --regid=65534 --clear-groups timeout 10 \
             python3 -c 'import socket, sys
 s = socket.socket(socket.AF_UNIX)
@@ -164,17 +165,25 @@ s.connect(sys.argv[1])' "$XDG_RUNTIME_DIR/lunik/$name.sock" 2>/dev/null
         isnt=$?
         ok $((isnt == 0)) "another user cannot connect to it on $t"
     else
-        skip "another user cannot connect to it on $t" "not root, or no setpriv"
+        skip "another user cannot connect to it on $t" "not root, or no setpriv or python3"
     fi
 
-    timeout 120 python3 "$scratch/term.py" "$LUNIK" attach "$name" \
-        >"$scratch/pty.out" 2>&1
-    st=$?
-    ok $st "the REPL on a terminal: prompts, continuation, history, Ctrl-C on $t"
-    [ $st -eq 0 ] || diag "$(cat "$scratch/pty.out")"
-    like "$(cat "$scratch/pty.out")" '>> ' "... it shows '>>' for more on $t"
-    like "$(cat "$scratch/pty.out")" $'\\^Cinterrupted\nstack traceback:\n\tstdin:1: in main chunk' \
-        "... Ctrl-C interrupts a line that loops, with a traceback, on $t"
+    if command -v python3 >/dev/null; then
+        timeout 120 python3 "$scratch/term.py" "$LUNIK" attach "$name" \
+            >"$scratch/pty.out" 2>&1
+        st=$?
+        ok $st "the REPL on a terminal: prompts, continuation, history, Ctrl-C on $t"
+        [ $st -eq 0 ] || diag "$(cat "$scratch/pty.out")"
+        like "$(cat "$scratch/pty.out")" '>> ' "... it shows '>>' for more on $t"
+        like "$(cat "$scratch/pty.out")" $'\\^Cinterrupted\nstack traceback:\n\tstdin:1: in main chunk' \
+            "... Ctrl-C interrupts a line that loops, with a traceback, on $t"
+    else
+        for c in "the REPL on a terminal: prompts, continuation, history, Ctrl-C" \
+                 "... it shows '>>' for more" \
+                 "... Ctrl-C interrupts a line that loops, with a traceback"; do
+            skip "$c on $t" "python3 is missing"
+        done
+    fi
 
     # A program run without -d has a socket named by its pid.
     write plain.lua <<'EOF2'
