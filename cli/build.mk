@@ -2,7 +2,8 @@
 HOST_SRCS += cli/main.c cli/options.c cli/netopts.c cli/util.c cli/app.c \
     cli/requires.c cli/compile.c cli/bundle.c cli/image.c cli/instances.c \
     cli/kernel_blob.S cli/pvh.c cli/qemu.c \
-    cli/firecracker.c
+    cli/firecracker.c cli/attach.c
+HOST_LDLIBS += -ledit
 
 # The guest kernel is assembled into the command (.incbin) without its debug
 # sections: --strip-debug keeps every loaded byte, address and symbol, and

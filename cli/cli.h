@@ -136,6 +136,42 @@ int cli_instance_detach(const struct cli_options *opt, const char *target);
 /* cli_instance_done: the instance ends: remove its state (its log stays). */
 void cli_instance_done(void);
 
+/* cli_state_dir: the per-user state directory (made, mode 0700, if
+ * missing), or NULL after one line on stderr. */
+const char *cli_state_dir(void);
+
+/*
+ * cli_control_listen: make this process's control-channel socket
+ * (platform.h) in the state directory: NAME.sock for the detached
+ * instance this process is, else pid-PID.sock; mode 0600, removed at
+ * exit. Returns the listening descriptor (non-blocking, close-on-exec),
+ * or -1 when it cannot be made (the program then runs without one).
+ */
+int cli_control_listen(void);
+
+/* cli_control_done: remove the socket cli_control_listen made. */
+void cli_control_done(void);
+
+/*
+ * cli_control_connect: connect to the control socket of the instance
+ * NAME (or, for digits, of the program run without -d with that pid).
+ * Returns the connected descriptor, or -1 when no instance of that name
+ * listens (a socket nobody listens on is stale and removed).
+ */
+int cli_control_connect(const char *name);
+
+/* cli_instance_source: the absolute path of the file the instance NAME
+ * was started from, into buf; 0, or -1 when unknown. */
+int cli_instance_source(const char *name, char *buf, size_t n);
+
+/* cli_print_instances_help: the help of ps, logs, stop, attach and
+ * reload on stdout (main.c). */
+void cli_print_instances_help(void);
+
+/* `lunik attach NAME` and `lunik reload NAME [FILE]` (attach.c). */
+int cli_cmd_attach(int argc, char **argv);
+int cli_cmd_reload(int argc, char **argv);
+
 /* `lunik ps`, `lunik logs [-f] NAME`, `lunik stop [-t S] NAME`
  * (instances.c, as docker's commands of the same names). */
 int cli_cmd_ps(int argc, char **argv);

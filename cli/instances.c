@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,9 +20,12 @@
  * State lives in one directory per user (mode 0700): $XDG_RUNTIME_DIR/lunik,
  * else /run/lunik for root, else /tmp/lunik-UID. An instance NAME has
  * NAME.state while it runs (one line: pid, start time in s since the
- * epoch, target, image, ports; tab-separated) and NAME.log (its stdout and
- * stderr), both mode 0600. A state file whose pid is gone is stale and
- * removed by whoever sees it.
+ * epoch, target, image, ports, the input's absolute path; tab-separated),
+ * NAME.log (its stdout and stderr) and NAME.sock (the control channel's
+ * Unix socket: lunik attach, lunik reload), all mode 0600. A program run
+ * without -d has its socket too, named by its pid: pid-PID.sock. A state
+ * file whose pid is gone is stale and removed by whoever sees it; so is a
+ * socket nobody listens on.
  */
 
 static char state_dir[512];
@@ -91,7 +96,7 @@ struct inst {
     char name[80];
     long pid;
     long long started;
-    char target[16], image[256], ports[256];
+    char target[16], image[256], ports[256], source[512];
 };
 
 /* Read NAME's state; 1 when it runs, 0 when there is none (a stale file
@@ -107,9 +112,9 @@ static int inst_read(const char *name, struct inst *in)
     memset(in, 0, sizeof *in);
     snprintf(in->name, sizeof in->name, "%s", name);
     int ok = fgets(line, sizeof line, f) != NULL &&
-             sscanf(line, "%ld\t%lld\t%15[^\t]\t%255[^\t]\t%255[^\t\n]",
-                    &in->pid, &in->started, in->target, in->image,
-                    in->ports) >= 4;
+             sscanf(line, "%ld\t%lld\t%15[^\t]\t%255[^\t]\t%255[^\t\n]"
+                    "\t%511[^\t\n]", &in->pid, &in->started, in->target,
+                    in->image, in->ports, in->source) >= 4;
     fclose(f);
     if (!ok || in->pid <= 0 || !inst_alive(in->pid)) {
         unlink(path);
@@ -137,11 +142,110 @@ static void inst_ports(const struct cli_options *opt, char *buf, size_t n)
 }
 
 static char inst_running_state[700];   /* this process's NAME.state */
+static char inst_running_name[80];     /* this process's instance name */
+static char inst_running_sock[700];    /* this process's control socket */
+static int inst_sock_fd = -1;          /* its listening descriptor */
 
 static void inst_remove_state(void)
 {
     if (inst_running_state[0])
         unlink(inst_running_state);
+}
+
+static void inst_remove_sock(void)
+{
+    if (inst_running_sock[0])
+        unlink(inst_running_sock);
+    inst_running_sock[0] = '\0';
+    inst_sock_fd = -1;
+}
+
+const char *cli_state_dir(void)
+{
+    return inst_dir();
+}
+
+int cli_control_listen(void)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    char name[80];
+
+    if (inst_sock_fd >= 0)
+        return inst_sock_fd;
+    if (!inst_dir())
+        return -1;
+    if (inst_running_name[0])
+        snprintf(name, sizeof name, "%s", inst_running_name);
+    else
+        snprintf(name, sizeof name, "pid-%ld", (long)getpid());
+    inst_path(inst_running_sock, sizeof inst_running_sock, name, "sock");
+    if (strlen(inst_running_sock) >= sizeof a.sun_path) {
+        inst_running_sock[0] = '\0';
+        return -1;
+    }
+    memcpy(a.sun_path, inst_running_sock, strlen(inst_running_sock) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    unlink(inst_running_sock);              /* stale: its name is ours */
+    mode_t old = umask(077);
+    int r = bind(fd, (struct sockaddr *)&a, sizeof a);
+    umask(old);
+    if (r != 0 || chmod(inst_running_sock, 0600) != 0 || listen(fd, 8) != 0) {
+        close(fd);
+        inst_running_sock[0] = '\0';
+        return -1;
+    }
+    atexit(inst_remove_sock);
+    return inst_sock_fd = fd;
+}
+
+void cli_control_done(void)
+{
+    inst_remove_sock();
+}
+
+int cli_control_connect(const char *name)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    char path[700];
+    int digits = name[0] != '\0';
+
+    for (const char *c = name; *c; c++)
+        digits &= *c >= '0' && *c <= '9';
+    if (!inst_dir())
+        return -1;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0)
+            inst_path(path, sizeof path, name, "sock");
+        else if (digits)
+            snprintf(path, sizeof path, "%s/pid-%s.sock", state_dir, name);
+        else
+            break;
+        if (strlen(path) >= sizeof a.sun_path)
+            continue;
+        memcpy(a.sun_path, path, strlen(path) + 1);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return -1;
+        if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
+            return fd;
+        int e = errno;
+        close(fd);
+        if (e == ECONNREFUSED)
+            unlink(path);                   /* stale: nobody listens */
+    }
+    return -1;
+}
+
+int cli_instance_source(const char *name, char *buf, size_t n)
+{
+    struct inst in;
+
+    if (!inst_dir() || !inst_read(name, &in) || !in.source[0])
+        return -1;
+    snprintf(buf, n, "%s", in.source);
+    return 0;
 }
 
 int cli_instance_detach(const struct cli_options *opt, const char *target)
@@ -198,9 +302,13 @@ int cli_instance_detach(const struct cli_options *opt, const char *target)
     if (f == NULL)
         _exit(LUNIK_EXIT_CANTCREAT);
     fchmod(fileno(f), 0600);
-    fprintf(f, "%ld\t%lld\t%s\t%s\t%s\n", (long)getpid(),
+    char *abs = opt->input ? realpath(opt->input, NULL) : NULL;
+    fprintf(f, "%ld\t%lld\t%s\t%s\t%s\t%s\n", (long)getpid(),
             (long long)time(NULL), target, opt->input ? opt->input : "-",
-            ports);
+            ports, abs ? abs : "-");
+    free(abs);
+    snprintf(inst_running_name, sizeof inst_running_name, "%s", name);
+    cli_control_listen();                   /* attach works once we said so */
     fclose(f);
     atexit(inst_remove_state);
     if (write(sync[1], "", 1) != 1)

@@ -111,7 +111,25 @@ static const char cli_instances_help[] =
     "lunik stop [-t SECONDS] NAME\n"
     "    Ask the instance to stop (SIGTERM: its \"shutdown\" event), wait\n"
     "    up to SECONDS (default 10), then kill it.\n"
-    "    State and logs live in $XDG_RUNTIME_DIR/lunik (root: /run/lunik).\n";
+    "lunik attach NAME\n"
+    "    A Lua REPL inside the running instance NAME (or, for a program run\n"
+    "    without -d, its pid): each input runs in the program's own state,\n"
+    "    as lua.c's REPL runs it, under the handler budget; Ctrl-C stops a\n"
+    "    line that runs. Without a terminal, lines come from stdin and\n"
+    "    results go to stdout; the exit status is 1 if any input failed.\n"
+    "lunik reload NAME [app.lua|app.img] [-I DIR]... [--file PATH]...\n"
+    "    Build app.lua (or take app.img's bundle; default: the file NAME\n"
+    "    was started from) and load it into the running instance: its\n"
+    "    modules are loaded again and its main chunk runs; listeners it\n"
+    "    registers again take over their ports. If the new code fails,\n"
+    "    nothing changes and the error is printed (exit 1).\n"
+    "    State, logs and control sockets live in $XDG_RUNTIME_DIR/lunik\n"
+    "    (root: /run/lunik).\n";
+
+void cli_print_instances_help(void)
+{
+    fputs(cli_instances_help, stdout);
+}
 
 static const char cli_inspect_help[] =
     "lunik inspect app.img\n"
@@ -220,7 +238,9 @@ static int cli_start(const struct cli_options *opt,
             return r;                       /* the caller: it runs */
     }
     fflush(stdout);
+    cfg->control_fd = cli_control_listen();
     int r = kvm ? lunik_kvm_run(cfg) : lunik_hosted_run(cfg);
+    cli_control_done();
     if (opt->detach)
         cli_instance_done();
     return r;
@@ -535,7 +555,8 @@ static int cli_cmd_help(int argc, char **argv)
     else if (strcmp(argv[0], "inspect") == 0)
         fputs(cli_inspect_help, stdout);
     else if (strcmp(argv[0], "ps") == 0 || strcmp(argv[0], "logs") == 0 ||
-             strcmp(argv[0], "stop") == 0)
+             strcmp(argv[0], "stop") == 0 || strcmp(argv[0], "attach") == 0 ||
+             strcmp(argv[0], "reload") == 0)
         fputs(cli_instances_help, stdout);
     else
         return cli_usage("help: unknown command '%s'.", argv[0]);
@@ -559,6 +580,10 @@ int main(int argc, char **argv)
         return cli_cmd_logs(argc - 2, argv + 2);
     if (strcmp(cmd, "stop") == 0)
         return cli_cmd_stop(argc - 2, argv + 2);
+    if (strcmp(cmd, "attach") == 0)
+        return cli_cmd_attach(argc - 2, argv + 2);
+    if (strcmp(cmd, "reload") == 0)
+        return cli_cmd_reload(argc - 2, argv + 2);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
         strcmp(cmd, "-h") == 0)
         return cli_cmd_help(argc - 2, argv + 2);

@@ -132,7 +132,7 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-/* The control console's write end, for the SIGTERM handler. */
+/* The event console's write end, for the SIGTERM handler. */
 static volatile sig_atomic_t ctl_fd = -1;
 static volatile sig_atomic_t got_int;
 
@@ -161,7 +161,7 @@ static void on_int(int sig)
 
 /*
  * Copy until QEMU is gone: stdin to console 0 (a socket), whose end
- * becomes "E<bytes>" on the control console; console 0 to stdout; the
+ * becomes "E<bytes>" on the event console; console 0 to stdout; the
  * stderr pipe to stderr. Writes to QEMU never block the loop (pending
  * stdin waits for POLLOUT), so the guest's output always drains.
  */

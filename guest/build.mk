@@ -8,7 +8,7 @@ GUEST_CORE_SRCS := guest/core/entry.S guest/core/exceptions.S \
     guest/core/vdso.c guest/core/memcalls.c guest/core/string.c \
     guest/core/upcall_entry.S \
     guest/virtio/virtq.c guest/virtio/mmio.c guest/virtio/console.c \
-    guest/virtio/net.c
+    guest/virtio/net.c guest/virtio/control.c
 # lunik's own monitor (build/lunik-guest.elf, inside build/lunik).
 GUEST_LUNIK_SRCS := guest/lunik/entry.S guest/lunik/cpu.c \
     guest/lunik/platform.c guest/lunik/upcall.c

@@ -9,11 +9,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "net.h"
 
 static int stdin_ended;        /* EOF, error or no stdin: nothing more comes */
 static int stdin_done;         /* host_console_read() has returned -1 */
 static struct host_pollset wait_ps;     /* host_wait()'s descriptors */
+static struct host_control *wait_control;  /* host_wait_control() */
+
+void host_wait_control(struct host_control *c)
+{
+    wait_control = c;
+}
 
 /* SIGTERM: a shutdown request, as `lunik stop` and docker stop send it. */
 static volatile sig_atomic_t shutdown_requested;
@@ -140,12 +147,14 @@ uint32_t host_wait(uint64_t timeout_ns, uint32_t events)
     uint64_t deadline = deadline_after(timeout_ns);
     int console = (events & HOST_READY_CONSOLE) && !stdin_done;
     int want_net = (events & HOST_READY_NET) != 0;
+    struct host_control *ctl = (events & HOST_READY_CONTROL) ? wait_control
+                                                             : NULL;
 
     for (;;) {
         uint32_t ready = 0;
         uint64_t now, wait_ns;
         struct timespec ts;
-        int in = -1, r;
+        int in = -1, cin = -1, r;
 
         if ((events & HOST_READY_SHUTDOWN) && host_shutdown_take())
             ready |= HOST_READY_SHUTDOWN;
@@ -154,12 +163,16 @@ uint32_t host_wait(uint64_t timeout_ns, uint32_t events)
             ready |= HOST_READY_CONSOLE;    /* the end is an event too */
         if (want_net && host_net_pending())
             ready |= HOST_READY_NET;
+        if (ctl && ctl->hangup)
+            ready |= HOST_READY_CONTROL;
         now = host_clock_monotonic();
         wait_ns = ready != 0 || deadline <= now ? 0
                 : deadline == UINT64_MAX ? UINT64_MAX : deadline - now;
         wait_ps.n = 0;
         if (console && !stdin_ended)
             in = host_pollset_add(&wait_ps, 0, POLLIN);
+        if (ctl && host_control_pollfd(ctl) >= 0)
+            cin = host_pollset_add(&wait_ps, host_control_pollfd(ctl), POLLIN);
         host_net_poll_fill(&wait_ps, want_net, &wait_ns);
         ts.tv_sec = (time_t)(wait_ns / 1000000000u);
         ts.tv_nsec = (long)(wait_ns % 1000000000u);
@@ -172,6 +185,9 @@ uint32_t host_wait(uint64_t timeout_ns, uint32_t events)
         }
         if (host_net_poll_done(&wait_ps, r < 0) && want_net)
             ready |= HOST_READY_NET;
+        if (r > 0 && cin >= 0 && wait_ps.fds[cin].revents != 0 &&
+            host_control_ready(ctl))
+            ready |= HOST_READY_CONTROL;
         if (ready != 0 || host_clock_monotonic() >= deadline)
             return ready;
     }

@@ -42,6 +42,15 @@ int host_console_isatty(int stream);
 #define HOST_READY_CONSOLE  0x1u
 #define HOST_READY_NET      0x2u
 #define HOST_READY_SHUTDOWN 0x4u
+#define HOST_READY_CONTROL  0x8u
+
+struct host_control;
+/*
+ * host_wait_control: the control channel host_wait() serves
+ * (HOST_READY_CONTROL: control.h; it accepts clients during the wait),
+ * or NULL for none. The hosted target sets it once at start.
+ */
+void host_wait_control(struct host_control *c);
 
 /*
  * host_shutdown_take: 1 once per SIGTERM the process received (host_init
@@ -63,6 +72,8 @@ int host_shutdown_pending(void);
  * reports readable (a regular file, /dev/null) is always ready until then.
  * HOST_READY_SHUTDOWN is ready once per SIGTERM (host_shutdown_take); the
  * signal also ends a wait at once.
+ * HOST_READY_CONTROL is ready while host_control_read() of the channel
+ * given to host_wait_control() has bytes or a hang-up to return.
  * The NIC (HOST_READY_NET) is ready while a frame waits for
  * host_net_recv(). Whatever `events` holds, a user-mode NIC's sockets and
  * timers are served during the wait (slirp_pollfds_fill/_poll), so

@@ -63,6 +63,28 @@ static void deadline_start(void)
     started = 1;
 }
 
+/* SIGURG: the control client's interrupt (platform.h plat_interrupt). */
+static void (*interrupt_fn)(void);
+
+static void on_interrupt_signal(int sig)
+{
+    (void)sig;
+    if (interrupt_fn != NULL)
+        interrupt_fn();
+}
+
+void plat_interrupt(void (*fn)(void))
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn ? on_interrupt_signal : SIG_DFL;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    interrupt_fn = fn;
+    sigaction(SIGURG, &sa, NULL);
+}
+
 void plat_deadline(uint64_t ns, void (*fn)(void))
 {
     if (!started) {

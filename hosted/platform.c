@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../host/control.h"
 #include "../host/host.h"
 #include "../host/net.h"
 #include "lunik/platform.h"
@@ -36,7 +37,22 @@ uint32_t plat_yield(uint64_t deadline_ns, uint32_t events)
         timeout = deadline_ns > now ? deadline_ns - now : 0;
     }
     return host_wait(timeout, events & (HOST_READY_CONSOLE | HOST_READY_NET |
-                                        HOST_READY_SHUTDOWN));
+                                        HOST_READY_SHUTDOWN |
+                                        HOST_READY_CONTROL));
+}
+
+/* The control channel: served in host_wait() (host/control.h). */
+struct host_control hosted_control = { -1, -1, 0 };
+
+long plat_control_read(void *p, size_t n)
+{
+    long r = host_control_read(&hosted_control, p, n);
+    return r < 0 ? PLAT_CONTROL_HANGUP : r;
+}
+
+void plat_control_write(const void *p, size_t n)
+{
+    host_control_write(&hosted_control, p, n);
 }
 
 /* exit(3), so that the lunik command's own exit handlers run too. */

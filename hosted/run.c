@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../host/control.h"
 #include "../host/host.h"
 #include "../host/net.h"
 #include "lunik/run.h"
@@ -49,5 +50,8 @@ int lunik_hosted_run(const struct lunik_run_config *cfg)
         fprintf(stderr, "lunik: the image's file bundle is corrupt\n");
         return LUNIK_EXIT_DATAERR;
     }
+    extern struct host_control hosted_control;  /* platform.c */
+    host_control_init(&hosted_control, cfg->control_fd);
+    host_wait_control(&hosted_control);
     return lunik_runtime_main(cfg->argc, cfg->argv);
 }

@@ -1,7 +1,8 @@
 # monitor/build.mk: the KVM monitor inside the `lunik` command.
 HOST_SRCS += monitor/vm.c monitor/layout.c monitor/hypercall.c monitor/run.c \
     monitor/devices.c monitor/virtq.c monitor/virtio_mmio.c \
-    monitor/virtio_console.c monitor/virtio_net.c monitor/stats.c \
+    monitor/virtio_console.c monitor/virtio_net.c monitor/virtio_control.c \
+    monitor/stats.c \
     monitor/upcall.c monitor/kvmstats.c
 HOST_LDLIBS += -lpthread
 

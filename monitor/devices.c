@@ -70,9 +70,10 @@ int mon_devices_start(struct mon_vm *vm, const struct lunik_run_config *cfg)
 {
     int r;
 
-    (void)cfg;
     coalesce(vm);
     if ((r = mon_console_start(vm)) != 0)
+        return r;
+    if ((r = mon_control_start(vm, cfg->control_fd)) != 0)
         return r;
     return mon_net_start(vm);
 }
@@ -80,6 +81,7 @@ int mon_devices_start(struct mon_vm *vm, const struct lunik_run_config *cfg)
 void mon_devices_stop(struct mon_vm *vm)
 {
     mon_net_stop(vm);
+    mon_control_stop(vm);
     mon_console_stop(vm);
 }
 

@@ -198,7 +198,8 @@ static int hc_upcall(struct mon_vm *vm, uint64_t gpa)
     struct lunik_hc_upcall *u =
         HC_ARGS(vm, gpa, struct lunik_hc_upcall, "upcall arguments");
 
-    if (u == NULL || mon_upcall_setup(vm, u->entry, u->deadline_gpa) != 0)
+    if (u == NULL || mon_upcall_setup(vm, u->entry, u->deadline_gpa,
+                                      u->interrupt_gpa) != 0)
         return LUNIK_EXIT_GUEST;
     return -1;
 }

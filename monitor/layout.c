@@ -259,6 +259,8 @@ void mon_load(struct mon_vm *vm, const struct lunik_run_config *cfg,
     console_info(b);
     b->virtio_ids[LUNIK_VIRTIO_SLOT_CONSOLE] = VIRTIO_ID_CONSOLE;
     b->virtio_ids[LUNIK_VIRTIO_SLOT_STDERR] = VIRTIO_ID_CONSOLE;
+    if (cfg->control_fd >= 0)
+        b->virtio_ids[LUNIK_VIRTIO_SLOT_CONTROL] = VIRTIO_ID_CONSOLE;
     if (cfg->net != NULL && cfg->net->kind != LUNIK_NET_NONE)
         net_info(b, cfg->net);
     vm->entry = k->entry;

@@ -46,6 +46,8 @@ struct mon_stats {
 struct mon_upcall {
     uint64_t entry;                     /* guest address of the entry */
     uint64_t *deadline;                 /* host address of the guest's word */
+    uint64_t *interrupts;               /* the guest's interrupt count, or
+                                           NULL (hypercall.h) */
     int pending;                        /* the watcher asked for an upcall */
     int in_wait;                        /* the vCPU is in LUNIK_HC_WAIT */
     int started;
@@ -147,11 +149,12 @@ int mon_hypercall(struct mon_vm *vm);
 
 /*
  * mon_upcall_setup: LUNIK_HC_UPCALL: remember the guest's upcall entry and
- * deadline word (8-byte aligned, inside guest memory, else -1 after
- * printing the guest error) and start the watcher thread. 0 otherwise.
+ * deadline word and interrupt count (8-byte aligned, inside guest memory;
+ * interrupt_gpa 0: none; else -1 after printing the guest error) and start
+ * the watcher thread. 0 otherwise.
  */
 int mon_upcall_setup(struct mon_vm *vm, uint64_t entry,
-                     uint64_t deadline_gpa);
+                     uint64_t deadline_gpa, uint64_t interrupt_gpa);
 
 /*
  * mon_upcall_deliver: after KVM_RUN was interrupted: if the watcher asked
@@ -160,6 +163,13 @@ int mon_upcall_setup(struct mon_vm *vm, uint64_t entry,
  * line when the registers cannot be read or written.
  */
 int mon_upcall_deliver(struct mon_vm *vm);
+
+/*
+ * mon_upcall_interrupt: the control client asked to interrupt (SIGURG,
+ * platform.h plat_interrupt): while the vCPU runs guest code, add 1 to
+ * the guest's interrupt count and enter the upcall. Async-signal-safe.
+ */
+void mon_upcall_interrupt(struct mon_vm *vm);
 
 /* mon_upcall_stop: end the watcher thread, if any. */
 void mon_upcall_stop(struct mon_vm *vm);
@@ -197,6 +207,14 @@ void mon_devices_stop(struct mon_vm *vm);
  */
 int mon_console_start(struct mon_vm *vm);
 void mon_console_stop(struct mon_vm *vm);
+
+/*
+ * mon_control_start, mon_control_stop: the control channel's device and
+ * its relay thread (virtio_control.c), serving listen_fd (the instance's
+ * socket, platform.h's control channel; -1: no device); stop closes it.
+ */
+int mon_control_start(struct mon_vm *vm, int listen_fd);
+void mon_control_stop(struct mon_vm *vm);
 int mon_net_start(struct mon_vm *vm);
 void mon_net_stop(struct mon_vm *vm);
 

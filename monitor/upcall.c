@@ -24,15 +24,49 @@ static void upcall_fire(void *arg, uint64_t deadline_ns)
     pthread_kill(vm->vcpu_thread, SIGUSR1);
 }
 
-int mon_upcall_setup(struct mon_vm *vm, uint64_t entry, uint64_t deadline_gpa)
+/* The vCPU thread's VM, for the SIGURG handler. */
+static struct mon_vm *interrupt_vm;
+
+static void on_interrupt_signal(int sig)
+{
+    (void)sig;
+    if (interrupt_vm != NULL)
+        mon_upcall_interrupt(interrupt_vm);
+}
+
+void mon_upcall_interrupt(struct mon_vm *vm)
+{
+    if (vm->upcall.interrupts == NULL ||
+        __atomic_load_n(&vm->upcall.in_wait, __ATOMIC_SEQ_CST))
+        return;                             /* nothing runs: dropped */
+    __atomic_fetch_add(vm->upcall.interrupts, 1, __ATOMIC_SEQ_CST);
+    upcall_fire(vm, 0);
+}
+
+int mon_upcall_setup(struct mon_vm *vm, uint64_t entry, uint64_t deadline_gpa,
+                     uint64_t interrupt_gpa)
 {
     if (vm->upcall.deadline != NULL)
         return 0;                           /* once; later calls: no-op */
-    if (deadline_gpa % 8 != 0)
+    if (deadline_gpa % 8 != 0 || interrupt_gpa % 8 != 0)
         return -1;
     uint64_t *d = mon_guest_ptr(vm, deadline_gpa, 8, "upcall deadline");
     if (d == NULL)
         return -1;
+    if (interrupt_gpa != 0) {
+        uint64_t *n = mon_guest_ptr(vm, interrupt_gpa, 8,
+                                    "upcall interrupt count");
+        if (n == NULL)
+            return -1;
+        vm->upcall.interrupts = n;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_interrupt_signal;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        interrupt_vm = vm;
+        sigaction(SIGURG, &sa, NULL);
+    }
     vm->upcall.entry = entry;
     vm->upcall.deadline = d;
     vm->upcall.watch.word = d;
@@ -79,6 +113,10 @@ int mon_upcall_deliver(struct mon_vm *vm)
 
 void mon_upcall_stop(struct mon_vm *vm)
 {
+    if (interrupt_vm == vm) {
+        signal(SIGURG, SIG_DFL);
+        interrupt_vm = NULL;
+    }
     if (!vm->upcall.started)
         return;
     host_deadline_stop(&vm->upcall.watch);

@@ -28,6 +28,7 @@ $(B)/tests/lunik_httpcore.so: $(HTTPCORE_SRCS) runtime/httpcore.h runtime/udata.
 tests/unit/http_test.t: $(B)/tests/lunik_httpcore.so
 
 # The assembler's .incbin is invisible to -MMD: name the embedded files here.
-RUNTIME_LUA := runtime/lunik.lua runtime/net.lua runtime/http.lua
+RUNTIME_LUA := runtime/lunik.lua runtime/net.lua runtime/http.lua \
+    runtime/control.lua
 $(B)/guest/runtime/lua_sources.o $(B)/host/runtime/lua_sources.o: \
     $(RUNTIME_LUA)

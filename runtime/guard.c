@@ -30,17 +30,25 @@ static double budget_s;
 static volatile int expired;
 static lua_State *volatile running;
 static double default_s = RT_GUARD_DEFAULT_S;
+/* An armed run that Ctrl-C in `lunik attach` may stop (a REPL chunk), and
+ * whether it was (plat_interrupt): the stop is then the budget's, with
+ * its own message. */
+static volatile int interruptible, interrupted;
 
 #define RT_GUARD_DEPTH 32
-static struct { uint64_t deadline; double budget; lua_State *running; }
-    saved[RT_GUARD_DEPTH];
+static struct { uint64_t deadline; double budget; lua_State *running;
+                int interruptible; } saved[RT_GUARD_DEPTH];
 static int nsaved;
 
 
-/* Push "handler exceeded its budget (S s)". */
+/* Push "handler exceeded its budget (S s)", or "interrupted". */
 static void guard_push_message(lua_State *L)
 {
     char s[32];
+    if (interrupted) {
+        lua_pushliteral(L, "interrupted");
+        return;
+    }
     snprintf(s, sizeof s, "%g", budget_s);
     lua_pushfstring(L, "handler exceeded its budget (%s s)", s);
 }
@@ -87,6 +95,19 @@ static void guard_on_deadline(void)
     if (L == NULL || d == 0 ||
         plat_clock_monotonic() + 2 * PLAT_DEADLINE_TICK_NS < d)
         return;
+    expired = 1;
+    lua_sethook(L, guard_hook, LUA_MASKCOUNT, 1);
+}
+
+/* plat_interrupt's handler: stop the armed run now if it may be
+ * (async-signal-safe: stores and lua_sethook). */
+static void guard_on_interrupt(void)
+{
+    lua_State *L = running;
+
+    if (L == NULL || deadline_ns == 0 || !interruptible)
+        return;
+    interrupted = 1;
     expired = 1;
     lua_sethook(L, guard_hook, LUA_MASKCOUNT, 1);
 }
@@ -151,6 +172,7 @@ void rt_guard_install(lua_State *L)
 {
     guard_wrap_co(L, "resume", guard_co_resume);
     guard_wrap_co(L, "wrap", guard_co_wrap);
+    plat_interrupt(guard_on_interrupt);
 }
 
 int rt_guard_alloc_ok(size_t n)
@@ -171,8 +193,10 @@ static double guard_check_seconds(lua_State *L, int i)
     return s;
 }
 
-/* arm(co [, s]): co's run may take s seconds (default: the default
- * budget) from now. The run armed before (if any) is saved for disarm(). */
+/* arm(co [, s [, interruptible]]): co's run may take s seconds (default:
+ * the default budget) from now; with interruptible, Ctrl-C in the REPL
+ * (plat_interrupt) stops it too. The run armed before (if any) is saved
+ * for disarm(). */
 static int guard_arm(lua_State *L)
 {
     lua_State *co = lua_tothread(L, 1);
@@ -182,12 +206,15 @@ static int guard_arm(lua_State *L)
         saved[nsaved].deadline = deadline_ns;
         saved[nsaved].budget = budget_s;
         saved[nsaved].running = running;
+        saved[nsaved].interruptible = interruptible;
     }
     nsaved++;
     if (co)
         lua_sethook(co, NULL, 0, 0);
     budget_s = s;
     expired = 0;
+    interrupted = 0;
+    interruptible = lua_toboolean(L, 3);
     running = co;
     deadline_ns = plat_clock_monotonic() + (uint64_t)(s * 1e9);
     plat_deadline(deadline_ns, guard_on_deadline);
@@ -200,13 +227,16 @@ static int guard_disarm(lua_State *L)
 {
     (void)L;
     expired = 0;
+    interrupted = 0;
     rt_alloc_reserve(0);
     if (nsaved > 0 && --nsaved < RT_GUARD_DEPTH) {
         running = saved[nsaved].running;
         budget_s = saved[nsaved].budget;
+        interruptible = saved[nsaved].interruptible;
         deadline_ns = saved[nsaved].deadline;
     } else {
         running = NULL;
+        interruptible = 0;
         deadline_ns = 0;
     }
     plat_deadline(deadline_ns, guard_on_deadline);
@@ -228,6 +258,7 @@ static int guard_grace(lua_State *L)
     double s = guard_check_seconds(L, 1);
 
     expired = 0;
+    interruptible = 0;
     lua_sethook(L, NULL, 0, 0);
     deadline_ns = plat_clock_monotonic() + (uint64_t)(s * 1e9);
     plat_deadline(deadline_ns, guard_on_deadline);

@@ -194,6 +194,10 @@ local function serve_conn(conn, handler, o, server)
     local peer = conn:peer()
     local data, deadline
     while true do
+        if server then                  -- after a reload: the new code's
+            while server.next do server = server.next end
+            handler = server.handler
+        end
         local req, a, b = p:parse(data)
         data = nil
         if req == "more" then
@@ -372,13 +376,19 @@ function http.serve(port, handler, opts)
     check_handler(handler, "serve")
     local o = options(opts, "serve")
     local net = require("lunik.net")
-    local server = setmetatable({ closed = false }, Server)
+    local server = setmetatable({ closed = false, handler = handler }, Server)
     local listener, err = net.listen(port, function(conn)
         serve_conn(conn, handler, o, server)
     end, { backlog = o.backlog, budget = o.budget > 0 and o.budget or nil,
            _kind = "http", _level = 3 })
     if not listener then return nil, err end
     server.listener = listener
+    -- Reload (net.lua): a listener retired by newer code closes as a
+    -- server does; one whose port newer code took sends its connections'
+    -- next requests to the newer server's handler.
+    listener.close_old = function() return server:close() end
+    listener.on_swap = function(newer) server.next = newer.server end
+    listener.server = server
     return server
 end
 

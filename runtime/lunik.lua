@@ -109,6 +109,9 @@ local budgets = setmetatable({}, { __mode = "k" })  -- co -> seconds
 -- co -> its I/O timeout entry (wait_io), kept and reused: a handler that
 -- waits again moves its deadline without touching the heap.
 local io_timers = setmetatable({}, { __mode = "k" })
+local interruptible = setmetatable({}, { __mode = "k" })  -- co -> true:
+                            -- Ctrl-C in `lunik attach` may stop its runs
+                            -- (the REPL's: kind "repl")
 local SLEEP = {}            -- yielded by lunik.sleep (private token)
 local IO = {}               -- yielded by wait_io (private token)
 local IO_EVENT = {}         -- passed to a handler woken by its event
@@ -119,6 +122,7 @@ local console_done          -- (co): a console handler has ended; below
 local note_lag              -- (seconds): a timer fired this late; below
 local print_stats           -- (): lunik.stats() on stderr; below
 local on_shutdown, drain    -- (): a shutdown request; (s): below
+local control_ready         -- (): control-channel input (control.lua)
 local DEFAULT_LINGER = 1    -- seconds drain() waits at most
 
 -- The text of an error value, as lua.c's msghandler makes it.
@@ -163,7 +167,7 @@ end
 -- within its budget (guard.c). A handler may resume another (closing a
 -- connection wakes its waiters): the outer run's deadline comes back.
 local function resume(co, ...)
-    arm(co, budgets[co])
+    arm(co, budgets[co], interruptible[co])
     local ok, what = co_resume(co, ...)
     if not ok then              -- still armed: fail() asks how it ended
         fail(co, what)
@@ -189,6 +193,7 @@ local function start_budget(kind, budget, fn, ...)
     local co = co_create(fn)
     kinds[co] = kind
     budgets[co] = budget
+    if kind == "repl" then interruptible[co] = true end
     guard.count_handler()
     return resume(co, ...)
 end
@@ -206,6 +211,12 @@ end
 -- open (.box).
 
 local registry, nregistry = {}, 0
+-- Reload (control.lua): every entry carries the generation of the code
+-- that registered it (gen: 0 for the first main chunk, +1 per reload);
+-- while a reload runs its new main chunk, `staging` lists what it
+-- registered (.new) and the swaps of listeners it registered again on a
+-- port an older one holds (.swaps), for commit_reload or rollback_reload.
+local gen, staging = 0, nil
 
 -- "file:line" of the function `level` levels above the caller.
 local function where(level)
@@ -217,7 +228,8 @@ end
 local function live(e) return e.pos ~= nil or e.active or e.box ~= nil end
 
 local function register(e, kind, at)
-    e.kind, e.where, e.runs = kind, at, 0
+    e.kind, e.where, e.runs, e.gen = kind, at, 0, gen
+    if staging then staging.new[#staging.new + 1] = e end
     if nregistry >= 64 and nregistry % 64 == 0 then     -- drop dead ones
         local n = 0
         for i = 1, nregistry do
@@ -519,9 +531,10 @@ local function loop()
                 if not deadline or t < deadline then deadline = t end
             end
         end
-        local console_ready, net_ready, shutdown = wait(deadline, console,
-                                                         net_on)
+        local console_ready, net_ready, shutdown, control =
+            wait(deadline, console, net_on)
         if shutdown then on_shutdown() end
+        if control then control_ready() end
         if console_ready then read_console() end
         if net_on then
             local ids = net_hooks.poll(net_ready)
@@ -778,10 +791,58 @@ local sched = {
         errwrite("lunik: error in " .. kind .. " handler: " .. text .. "\n")
     end,
 }
+
+-- Reload transactions (control.lua runs them; net.lua stages swaps).
+-- Stop an entry of older code: a timer or registration is cancelled, a
+-- listener or socket closed through its .close_old (net.lua sets it).
+local function retire(e)
+    local mt = getmetatable(e)
+    if mt == Timer or mt == Registration then
+        cancel(e)
+    elseif e.close_old and e.box ~= nil then
+        e.close_old(e)
+    end
+end
+sched.generation = function() return gen end
+sched.staging = function() return staging end
+-- begin_reload(): what is registered from now on belongs to new code.
+sched.begin_reload = function()
+    gen = gen + 1
+    staging = { new = {}, swaps = {} }
+end
+-- commit_reload(): the new code's listeners take over the ports older ones
+-- held (each swap is one assignment: new connections go to the new
+-- handler, running ones finish on the old), then whatever older code had
+-- registered and the new code did not register again is stopped.
+sched.commit_reload = function()
+    local st = staging
+    staging = nil
+    for i = 1, #st.swaps do st.swaps[i]() end
+    for i = 1, nregistry do
+        local e = registry[i]
+        if e.gen < gen and live(e) then retire(e) end
+    end
+end
+-- rollback_reload(): stop what the new code registered; nothing older
+-- was touched.
+sched.rollback_reload = function()
+    local st = staging
+    staging = nil
+    gen = gen - 1
+    for i = 1, #st.new do
+        local e = st.new[i]
+        if live(e) then retire(e) end
+        if e.staged_old then e.staged_old.staged = nil end
+        e.gen = -1
+    end
+end
+sched.co_running = co_running
+
 local net_chunk, http_chunk = core.net_chunk, core.http_chunk
 local netcore, httpcore = core.netcore, core.httpcore
 package.preload["lunik.net"] = function() return net_chunk(sched, netcore) end
 package.preload["lunik.http"] = function()
     return http_chunk(httpcore, guard)
 end
+control_ready = core.control_chunk(sched, core, lunik)
 return run

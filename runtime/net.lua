@@ -49,6 +49,11 @@ sched.set_net_stats(function() return nconns, nopen end, function()
     return out
 end)
 local naddr = 0             -- handlers in wait_address (keep polling)
+-- The open listener (tcp_ports) or UDP socket (udp_ports) on each port,
+-- for reload (lunik.lua's staging): new code that registers again on a
+-- port older code holds gets a staged endpoint that takes the old one's
+-- socket at commit.
+local tcp_ports, udp_ports = {}, {}
 local started = false
 
 local function on_events(ids)
@@ -232,6 +237,21 @@ end
 
 ------------------------------------------------------------------- TCP
 
+-- Close a listener or UDP socket: no more events, no longer keeps the
+-- program running. Idempotent; returns true. (A staged one, which has no
+-- socket yet, is simply dropped.)
+local function close_endpoint(self)
+    if self.box then
+        dispatch[self.id] = nil
+        c_close(self.box)
+        self.box = nil
+        nopen = nopen - 1
+        local ports = self.ports
+        if ports and ports[self.bound] == self then ports[self.bound] = nil end
+    end
+    return true
+end
+
 local Listener = {}
 Listener.__index = Listener
 Listener.__name = "lunik.net.listener"
@@ -282,39 +302,52 @@ function net.listen(port, fn, opts)
         error("bad argument #3 to 'listen' (opts.budget must be seconds > 0)",
               2)
     end
+    local kind, level = opts and opts._kind or "tcp", opts and opts._level or 2
+    local function accept(l)
+        return function()
+            while l.box do
+                local cbox, cid = c_accept(l.box)
+                if not cbox then break end
+                l.runs = l.runs + 1
+                start_budget("tcp", budget, serve_conn, fn,
+                             new_conn(cbox, cid, l.bound))
+            end
+        end
+    end
+    local old = tcp_ports[port]
+    if port ~= 0 and sched.staging() and old and old.box and
+       old.gen < sched.generation() then
+        if old.staged then return nil, "address in use" end
+        local l = sched.register(setmetatable({ bound = port, staged = true,
+                                                staged_old = old,
+                                                ports = tcp_ports,
+                                                close_old = close_endpoint },
+                                              Listener), kind, level)
+        old.staged = l
+        local swaps = sched.staging().swaps
+        swaps[#swaps + 1] = function()
+            l.box, l.id, l.staged, l.staged_old = old.box, old.id, nil, nil
+            old.box, old.staged = nil, nil          -- its socket lives on
+            dispatch[l.id] = accept(l)
+            tcp_ports[port] = l
+            if old.on_swap then old.on_swap(l) end
+        end
+        return l
+    end
     local box, id, bound = core.listen(port, backlog)
     if not box then return nil, id end
     local l = sched.register(setmetatable({ box = box, id = id,
-                                            bound = bound }, Listener),
-                             opts and opts._kind or "tcp",
-                             opts and opts._level or 2)
+                                            bound = bound, ports = tcp_ports,
+                                            close_old = close_endpoint },
+                                          Listener), kind, level)
     nopen = nopen + 1
-    dispatch[id] = function()
-        while l.box do
-            local cbox, cid = c_accept(l.box)
-            if not cbox then break end
-            l.runs = l.runs + 1
-            start_budget("tcp", budget, serve_conn, fn,
-                         new_conn(cbox, cid, l.bound))
-        end
-    end
+    tcp_ports[bound] = l
+    dispatch[id] = accept(l)
     return l
 end
 
 -- listener:port() -> the port it listens on.
 function Listener:port() return self.bound end
-
--- Close a listener or UDP socket: no more events, no longer keeps the
--- program running. Idempotent; returns true.
-local function close_endpoint(self)
-    if self.box then
-        dispatch[self.id] = nil
-        c_close(self.box)
-        self.box = nil
-        nopen = nopen - 1
-    end
-    return true
-end
 
 -- listener:close() -> true: stop accepting; open connections go on.
 Listener.close = close_endpoint
@@ -364,13 +397,8 @@ function net.udp_bind(port, fn)
     if fn ~= nil then check_fn(fn, 2, "udp_bind") end
     local ok, err = ensure_started()
     if not ok then return nil, err end
-    local box, id, bound = core.udp_bind(port)
-    if not box then return nil, id end
-    local s = sched.register(setmetatable({ box = box, id = id,
-                                            bound = bound }, Udp), "udp", 2)
-    nopen = nopen + 1
-    if fn then
-        dispatch[id] = function()
+    local function deliver(s)
+        return function()
             while s.box do
                 local data, ip, p = core.udp_recv(s.box)
                 if not data then break end
@@ -379,6 +407,34 @@ function net.udp_bind(port, fn)
             end
         end
     end
+    local old = udp_ports[port]
+    if port ~= 0 and sched.staging() and old and old.box and
+       old.gen < sched.generation() then
+        if old.staged then return nil, "address in use" end
+        local s = sched.register(setmetatable({ bound = port, staged = true,
+                                                staged_old = old,
+                                                ports = udp_ports,
+                                                close_old = close_endpoint },
+                                              Udp), "udp", 2)
+        old.staged = s
+        local swaps = sched.staging().swaps
+        swaps[#swaps + 1] = function()
+            s.box, s.id, s.staged, s.staged_old = old.box, old.id, nil, nil
+            old.box, old.staged = nil, nil
+            dispatch[s.id] = fn and deliver(s) or nil
+            udp_ports[port] = s
+        end
+        return s
+    end
+    local box, id, bound = core.udp_bind(port)
+    if not box then return nil, id end
+    local s = sched.register(setmetatable({ box = box, id = id,
+                                            bound = bound, ports = udp_ports,
+                                            close_old = close_endpoint },
+                                          Udp), "udp", 2)
+    nopen = nopen + 1
+    udp_ports[bound] = s
+    if fn then dispatch[id] = deliver(s) end
     return s
 end
 

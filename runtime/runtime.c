@@ -20,10 +20,12 @@
 extern const char lunik_runtime_lua[], lunik_runtime_lua_end[];
 extern const char lunik_net_lua[], lunik_net_lua_end[];
 extern const char lunik_http_lua[], lunik_http_lua_end[];
+extern const char lunik_control_lua[], lunik_control_lua_end[];
 
 #define RT_PACKAGE_PATH \
     "./?.lua;./?/init.lua;/lib/lua/?.lua;/lib/lua/?/init.lua"
 #define RT_CONSOLE_CHUNK 4096   /* bytes read from the console per call */
+#define RT_CONTROL_CHUNK 16384  /* bytes read from the control channel */
 
 static uint64_t rt_start_ns;    /* plat_clock_monotonic() at start-up */
 static double rt_budget_s;      /* lunik.budget= (0: the default) */
@@ -51,11 +53,12 @@ static uint64_t rt_deadline_ns(lua_Number s)
 }
 
 /*
- * core.wait(deadline, console, net) -> console_ready, net_ready, shutdown:
- * flush stdout, then sleep until the deadline (seconds of core.now(); nil
- * = none), a shutdown request, or, when console is true, console input,
- * or, when net is true, a received frame (plat_yield). Each result is true
- * when that event waits (shutdown: once per request).
+ * core.wait(deadline, console, net) -> console_ready, net_ready, shutdown,
+ * control: flush stdout, then sleep until the deadline (seconds of
+ * core.now(); nil = none), a shutdown request, bytes or a hang-up on the
+ * control channel, or, when console is true, console input, or, when net
+ * is true, a received frame (plat_yield). Each result is true when that
+ * event waits (shutdown: once per request).
  */
 static int core_wait(lua_State *L)
 {
@@ -64,13 +67,36 @@ static int core_wait(lua_State *L)
         deadline = rt_deadline_ns(luaL_checknumber(L, 1));
     uint32_t events = (lua_toboolean(L, 2) ? PLAT_READY_CONSOLE : 0) |
                       (lua_toboolean(L, 3) ? PLAT_READY_NET : 0) |
-                      PLAT_READY_SHUTDOWN;
+                      PLAT_READY_SHUTDOWN | PLAT_READY_CONTROL;
     fflush(stdout);
     uint32_t ready = plat_yield(deadline, events);
     lua_pushboolean(L, (ready & PLAT_READY_CONSOLE) != 0);
     lua_pushboolean(L, (ready & PLAT_READY_NET) != 0);
     lua_pushboolean(L, (ready & PLAT_READY_SHUTDOWN) != 0);
-    return 3;
+    lua_pushboolean(L, (ready & PLAT_READY_CONTROL) != 0);
+    return 4;
+}
+
+/* core.control_read() -> string: control-channel bytes ("" if none), or
+ * false once the client has hung up (plat_control_read). */
+static int core_control_read(lua_State *L)
+{
+    char buf[RT_CONTROL_CHUNK];
+    long n = plat_control_read(buf, sizeof(buf));
+    if (n == PLAT_CONTROL_HANGUP)
+        lua_pushboolean(L, 0);
+    else
+        lua_pushlstring(L, buf, n > 0 ? (size_t)n : 0);
+    return 1;
+}
+
+/* core.control_write(s): send s to the control channel's client. */
+static int core_control_write(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    plat_control_write(s, n);
+    return 0;
 }
 
 /* core.read() -> string: waiting console bytes ("" if none), nil at end. */
@@ -125,6 +151,8 @@ static const luaL_Reg rt_core[] = {
     { "exit", core_exit },
     { "errwrite", core_errwrite },
     { "target", core_target },
+    { "control_read", core_control_read },
+    { "control_write", core_control_write },
     { NULL, NULL },
 };
 
@@ -240,6 +268,9 @@ static void rt_load_scheduler(lua_State *L)
     rt_load_embedded(L, lunik_http_lua, lunik_http_lua_end,
                      "=[lunik.http]");
     lua_setfield(L, -2, "http_chunk");
+    rt_load_embedded(L, lunik_control_lua, lunik_control_lua_end,
+                     "=[lunik.control]");
+    lua_setfield(L, -2, "control_chunk");
     lunik_open_netcore(L);
     lua_setfield(L, -2, "netcore");
     lunik_open_httpcore(L);

@@ -20,12 +20,15 @@ packages=(
     zlib1g-dev                        # CRC-32 of image sections
     node-llhttp                       # llhttp's C sources (lunik.http)
     libslirp-dev pkg-config           # user-mode networking (host/net_slirp.c)
+    libedit-dev                       # line editing in `lunik attach` (cli/attach.c)
     iproute2                          # tap tests: ip tuntap, ip addr
     dpkg-dev                          # apt-get source unpacks with dpkg-source
     lua5.4 lua-dkjson lua-penlight    # baseline and real-input tests
     time                              # benchmarks (/usr/bin/time)
     perl                              # prove runs the tests
     socat curl netcat-openbsd         # network test clients (tests/60-net.t)
+    python3 util-linux                # pty and socket clients, setpriv
+                                      # (tests/61, 82-attach.t, 83-reload.t)
     wrk nginx libnginx-mod-http-lua   # network benchmarks (bench/net.sh)
     qemu-system-x86 busybox-static    # the nested test VM (scripts/kvm-vm.sh)
     cpio kmod xz-utils                # its initramfs, modules, kernel ELF

@@ -38,7 +38,7 @@ is "$err" "to stderr" "stderr is a stream of its own under qemu"
 run_lunik run --vmm qemu "$scratch/streams.lua" -- a b c 3
 is "$rc" 3 "a small exit status comes through under qemu"
 
-# stdin: lines, and its end (the control console's "E<n>").
+# stdin: lines, and its end (the event console's "E<n>").
 stdin=$scratch/in.txt
 printf 'hello\nworld\nquit\nnever seen\n' >"$stdin"
 run_lunik run --vmm qemu "$top/examples/echo.lua"
@@ -55,7 +55,7 @@ is "$out" "type lines; 'quit' or end of input stops
 1: A
 2: LAST LINE WITHOUT NEWLINE" "echo gets the unterminated last line under qemu"
 
-# SIGTERM to lunik: the program's shutdown event (the control console's
+# SIGTERM to lunik: the program's shutdown event (the event console's
 # "T"), or 143 without a handler.
 write sd.lua <<'LUA'
 local lunik = require "lunik"

@@ -6,6 +6,7 @@
 #include "sys.h"
 #include "virtio/binding.h"
 #include "virtio/console.h"
+#include "virtio/control.h"
 #include "virtio/net.h"
 
 static int console_eof_told;            /* plat_console_read gave PLAT_EOF */
@@ -85,6 +86,8 @@ static uint32_t ready_now(uint32_t events)
         ready |= PLAT_READY_CONSOLE;
     if ((events & PLAT_READY_NET) && gv_net_want())
         ready |= PLAT_READY_NET;
+    if ((events & PLAT_READY_CONTROL) && gv_control_want())
+        ready |= PLAT_READY_CONTROL;
     return ready;
 }
 
@@ -109,12 +112,17 @@ uint32_t plat_yield(uint64_t deadline_ns, uint32_t events)
         }
         if (ready != 0 || plat_clock_monotonic() >= deadline_ns)
             break;
+        if ((events & PLAT_READY_CONTROL) && gv_control_start() == 0 &&
+            gv_control_want())          /* set up before the first wait */
+            continue;
         gv_binding_wait(deadline_ns);
     }
     if (events & PLAT_READY_CONSOLE)
         gv_console_quiet();
     if (events & PLAT_READY_NET)
         gv_net_quiet();
+    if (events & PLAT_READY_CONTROL)
+        gv_control_quiet();
     return ready;
 }
 
@@ -156,4 +164,19 @@ void guest_random(void *p, size_t n)
 void guest_set_tls(uint64_t base)
 {
     guest_cpu_set_fs_base(base);
+}
+
+/* ---- the control channel (platform.h): virtio/control.c, where the
+ * binding has its device (lunik's monitor; not the PVH binding) ---- */
+
+long plat_control_read(void *p, size_t n)
+{
+    long r = gv_control_read(p, n);
+    return r < 0 ? PLAT_CONTROL_HANGUP : r;
+}
+
+void plat_control_write(const void *p, size_t n)
+{
+    if (n > 0)
+        gv_control_write(p, n);
 }

@@ -39,7 +39,7 @@ struct lunik_guest_counters *guest_sys_counters(void);
 
 /*
  * Hooks the shim needs besides platform.h and vfs.h, implemented by
- * guest/platform.c in the guest (fakes in the unit tests):
+ * guest/core/platform.c in the guest (fakes in the unit tests):
  */
 
 /* guest_console_winsize: if console stream fd (0..2) is a terminal on the

@@ -353,7 +353,10 @@ _Noreturn void guest_bind_exit(int status)
 uintptr_t gv_binding_device(unsigned slot, uint32_t device_id)
 {
     unsigned want = slot == LUNIK_VIRTIO_SLOT_STDERR ? 1
-                  : slot == GV_CONSOLE_SLOT_CONTROL ? 2 : 0;
+                  : slot == GV_CONSOLE_SLOT_EVENTS ? 2 : 0;
+
+    if (slot == LUNIK_VIRTIO_SLOT_CONTROL)      /* no control channel */
+        return 0;
 
     for (int i = 0; i < ndevices; i++) {
         if (devices[i].device_id != device_id)
@@ -377,7 +380,7 @@ void gv_binding_wait(uint64_t deadline_ns)
 {
     int pending = 0;
 
-    if (!serial_console && gv_console_control_want())
+    if (!serial_console && gv_console_events_want())
         return;                         /* a shutdown may have come */
     __asm__ volatile("cli" ::: "memory");
     for (int i = 0; i < ndevices; i++) {
@@ -401,4 +404,12 @@ void gv_binding_wait(uint64_t deadline_ns)
     lapic_write(LAPIC_TIMER_INIT, budget_ns != 0 ? timer_count(budget_ns)
                                                  : 0);
     __asm__ volatile("sti" ::: "memory");
+}
+
+/* platform.h plat_interrupt: a PVH VMM gives no control channel (lunik
+ * attach needs lunik's monitor or the hosted target), so no client asks
+ * to interrupt. */
+void plat_interrupt(void (*fn)(void))
+{
+    (void)fn;
 }

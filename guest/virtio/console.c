@@ -50,7 +50,7 @@ static struct {
 } in = { .cur = -1 };
 
 /*
- * The control console (GV_CONSOLE_SLOT_CONTROL, where the binding has
+ * The event console (GV_CONSOLE_SLOT_EVENTS, where the binding has
  * one: the PVH binding under `lunik run --vmm qemu`): receive only, lines
  * from the VMM's side that say what a console without multiport cannot:
  * "E<n>" stdin has ended after n bytes in all; "T" a shutdown was asked
@@ -279,13 +279,13 @@ static void control_poll(void)
         uint64_t want = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
                         VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
         ctl.tried = 1;
-        uintptr_t b = gv_binding_device(GV_CONSOLE_SLOT_CONTROL,
+        uintptr_t b = gv_binding_device(GV_CONSOLE_SLOT_EVENTS,
                                         VIRTIO_ID_CONSOLE);
         if (b == 0 || gv_mmio_init(b, VIRTIO_ID_CONSOLE, want) == 0)
             return;
         if (gv_mmio_queue(b, &ctl.rx, VIRTIO_CONSOLE_RXQ, QSIZE,
                           alloc(gv_queue_bytes(QSIZE), 1)) < CTL_BUFS)
-            gv_binding_panic("the control console's queue is too small");
+            gv_binding_panic("the event console's queue is too small");
         for (unsigned i = 0; i < CTL_BUFS; i++) {
             ctl.buf[i] = alloc(CTL_SIZE, 0);
             gv_queue_add(&ctl.rx, (uint16_t)i, ctl.buf[i], CTL_SIZE, 1);
@@ -330,7 +330,7 @@ int gv_console_shutdown(void)
     return s;
 }
 
-int gv_console_control_want(void)
+int gv_console_events_want(void)
 {
     control_poll();
     if (ctl.base == 0)
@@ -338,7 +338,7 @@ int gv_console_control_want(void)
     return gv_queue_want(&ctl.rx);
 }
 
-void gv_console_control_quiet(void)
+void gv_console_events_quiet(void)
 {
     if (ctl.base != 0)
         gv_queue_quiet(&ctl.rx);
@@ -371,7 +371,7 @@ int gv_console_want_input(void)
         input_start();
     if (in.cur >= 0 || input_ended())
         return 1;
-    if (gv_queue_want(&in.rx) || gv_console_control_want())
+    if (gv_queue_want(&in.rx) || gv_console_events_want())
         return 1;
     return input_ended();
 }
@@ -380,5 +380,5 @@ void gv_console_quiet(void)
 {
     if (in.started)
         gv_queue_quiet(&in.rx);
-    gv_console_control_quiet();
+    gv_console_events_quiet();
 }

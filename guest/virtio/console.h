@@ -45,27 +45,29 @@ long gv_console_read(void *p, size_t n);
 int gv_console_want_input(void);
 
 /* gv_console_quiet: after a wait: no more notifications for stdin (nor
- * from the control console). */
+ * from the event console). */
 void gv_console_quiet(void);
 
 /*
- * The control console: the third console (GV_CONSOLE_SLOT_CONTROL), where
+ * The event console: the third console (GV_CONSOLE_SLOT_EVENTS), where
  * the binding has one (the PVH binding under `lunik run --vmm qemu`;
  * lunik's monitor says these things in its own ways). Receive only; its
  * lines: "E<n>": stdin has ended after n bytes in all (gv_console_read
  * gives -1 once they are read); "T": a shutdown was asked for.
  */
-#define GV_CONSOLE_SLOT_CONTROL 3
+#define GV_CONSOLE_SLOT_EVENTS 4       /* not a slot of lunik's monitor
+                                           (hypercall.h): its slot 3 is
+                                           the control channel */
 
-/* gv_console_shutdown: 1 once for each "T" the control console sent. */
+/* gv_console_shutdown: 1 once for each "T" the event console sent. */
 int gv_console_shutdown(void);
 
-/* gv_console_control_want: before waiting: 1 when the control console
+/* gv_console_events_want: before waiting: 1 when the event console
  * has something already, else 0 after asking it to notify (0 too when
  * there is none). */
-int gv_console_control_want(void);
+int gv_console_events_want(void);
 
-/* gv_console_control_quiet: after a wait: no more notifications. */
-void gv_console_control_quiet(void);
+/* gv_console_events_quiet: after a wait: no more notifications. */
+void gv_console_events_quiet(void);
 
 #endif

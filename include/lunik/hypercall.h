@@ -93,14 +93,16 @@
  * behind them: every register read and every QueueNotify write is a
  * KVM_EXIT_MMIO; other register writes may be batched by KVM (coalesced
  * MMIO) and served, in order, at the next exit. The slots are fixed:
- * console 0 (stdin, stdout), console 1 (stderr), the NIC.
+ * console 0 (stdin, stdout), console 1 (stderr), the NIC, and console 2,
+ * the control channel (guest/virtio/control.h), when the run has one.
  */
 #define LUNIK_VIRTIO_MMIO_GPA     (LUNIK_HYPERCALL_GPA + 0x1000)
 #define LUNIK_VIRTIO_MMIO_ADDR(i) (LUNIK_VIRTIO_MMIO_GPA + 0x200 * (i))
 #define LUNIK_VIRTIO_SLOT_CONSOLE 0
 #define LUNIK_VIRTIO_SLOT_STDERR  1
 #define LUNIK_VIRTIO_SLOT_NET     2
-#define LUNIK_VIRTIO_SLOTS        3
+#define LUNIK_VIRTIO_SLOT_CONTROL 3     /* the control channel (platform.h) */
+#define LUNIK_VIRTIO_SLOTS        4
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -253,6 +255,11 @@ struct lunik_hc_syscall_entry {
 struct lunik_hc_upcall {
     uint64_t entry;             /* IN: guest virtual address of the entry */
     uint64_t deadline_gpa;      /* IN: 8-byte aligned, inside guest memory */
+    uint64_t interrupt_gpa;     /* IN: 8 bytes, aligned, or 0: the monitor
+                                   adds 1 there, then enters the upcall, when
+                                   the control client asks for an interrupt
+                                   (platform.h plat_interrupt) while the
+                                   vCPU runs */
 };
 #define LUNIK_UPCALL_FRAME 264  /* bytes from the frame to the old RSP */
 

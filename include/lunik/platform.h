@@ -7,12 +7,13 @@
  * Each target implements every function here:
  *
  *   kvm     guest/core/platform.c: virtio drivers (guest/virtio/) for
- *           console and NIC; guest/lunik/platform.c: the wait hypercall
- *           for plat_yield (hypercall.h), clocks from the TSC calibrated
- *           at boot.
- *   pvh     the same core and drivers; guest/pvh/platform.c: an idle
- *           gate woken by the LAPIC timer and device IRQs, the TSC, the
- *           CMOS RTC (any PVH VMM: QEMU microvm).
+ *           console, NIC and control channel; guest/lunik/platform.c: the
+ *           wait hypercall for plat_yield (hypercall.h), clocks from the
+ *           TSC calibrated at boot.
+ *   pvh     the same core and drivers (no control channel);
+ *           guest/pvh/platform.c: an idle gate woken by the LAPIC timer
+ *           and device IRQs, the TSC, the CMOS RTC (any PVH VMM: QEMU
+ *           microvm, Firecracker, Xen).
  *   hosted  hosted/platform.c: a few Linux system calls, through host/.
  *
  * Both targets reach the same network back ends (host/net.c: libslirp
@@ -32,6 +33,8 @@
 #define PLAT_READY_SHUTDOWN 0x4u /* a shutdown was asked for (SIGTERM to the
                                    lunik process: `lunik stop`, docker stop);
                                    ready once per request */
+#define PLAT_READY_CONTROL 0x8u /* the control channel has bytes or a
+                                   hang-up waiting (plat_control_read) */
 
 /* Streams for plat_console_write(). */
 #define PLAT_STDOUT 1
@@ -83,7 +86,8 @@ long plat_console_read(void *p, size_t n);
  * stays set until the event is consumed: console input until
  * plat_console_read() returns 0, the end of input until it has returned
  * PLAT_EOF once (after that the console is never ready again), the NIC
- * while plat_net_recv() has a frame to return. Events
+ * while plat_net_recv() has a frame to return, the control channel while
+ * plat_control_read() has bytes or a hang-up to return. Events
  * outside `events` stay pending and do not wake the caller. The kvm target
  * polls its virtqueues and, when nothing is ready, blocks the vCPU in the
  * monitor (LUNIK_HC_WAIT) until a device notifies; the hosted target
@@ -159,6 +163,42 @@ long plat_net_recv(void *p, size_t n);
  */
 #define PLAT_DEADLINE_TICK_NS 5000000ull
 void plat_deadline(uint64_t deadline_ns, void (*fn)(void));
+
+/*
+ * The control channel: a byte stream between the program and one client
+ * at a time on the host (`lunik attach`, `lunik reload`), through a Unix
+ * socket that only the instance's owner may connect to (cli/instances.c
+ * makes it; the hosted target serves it in plat_yield, the kvm target's
+ * monitor relays it over a third virtio console, virtio 1.2 §5.3). It is
+ * never reachable through the program's NIC. The bytes are the runtime's
+ * own protocol (runtime/control.lua); the target only moves them.
+ *
+ * plat_control_read: copy up to n bytes the client sent to p. Never
+ * blocks. Returns the number of bytes (> 0), 0 when none wait (or there
+ * is no channel), or PLAT_CONTROL_HANGUP once after the client has gone;
+ * the next client's bytes come only after that hang-up was returned.
+ */
+#define PLAT_CONTROL_HANGUP (-1L)
+long plat_control_read(void *p, size_t n);
+
+/*
+ * plat_control_write: send all n bytes at p to the current client. May
+ * block while the client is slow to read (the host gives up on a client
+ * that takes no bytes for 5 s and hangs up on it). Bytes written when
+ * there is no client, or after it has gone and before its hang-up was
+ * read, are dropped: they never reach a later client.
+ */
+void plat_control_write(const void *p, size_t n);
+
+/*
+ * plat_interrupt: call fn() when the control channel's client asks to
+ * interrupt what the program runs now (Ctrl-C in `lunik attach`: the
+ * client sends SIGURG to the process serving its socket). fn runs as
+ * plat_deadline's does (signal-handler context, async-signal-safe calls
+ * only), only while the program runs, never during plat_yield's wait; a
+ * request that comes while it waits is dropped. NULL: none.
+ */
+void plat_interrupt(void (*fn)(void));
 
 /* plat_target: the target's name: "kvm" or "hosted". Never NULL. */
 const char *plat_target(void);

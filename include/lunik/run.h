@@ -58,6 +58,9 @@ struct lunik_run_config {
     char **argv;                /* script arguments; becomes Lua's `arg` */
     const struct lunik_net_config *net; /* NULL = no NIC */
     int stats;                  /* print counters on stderr at exit */
+    int control_fd;             /* listening Unix socket of the control
+                                   channel (platform.h), or -1: none; the
+                                   target serves it and closes it at exit */
 };
 
 /*
