@@ -2,7 +2,7 @@
 HOST_SRCS += monitor/vm.c monitor/layout.c monitor/hypercall.c monitor/run.c \
     monitor/devices.c monitor/virtq.c monitor/virtio_mmio.c \
     monitor/virtio_console.c monitor/virtio_net.c monitor/virtio_control.c \
-    monitor/stats.c \
+    monitor/devthread.c monitor/stats.c \
     monitor/upcall.c monitor/kvmstats.c
 HOST_LDLIBS += -lpthread
 

@@ -1,5 +1,6 @@
 /* virtio_console.c: the console devices (virtio 1.2 §5.3) and the thread that serves them. */
 #include "virtio_mmio.h"
+#include "devthread.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -30,16 +31,13 @@ static struct {
     struct mon_virtio_dev dev[2];
     struct mon_virtq q[2][2];
     struct mon_vm *vm;
-    int kick_fd;                        /* eventfd, -1 when closed */
-    int stopping;                       /* atomic: drain, then end */
-    int running;
-    pthread_t thread;
+    struct mon_devthread t;             /* its service thread */
     struct mon_virtq_chain rx;          /* a receive buffer stdin had no
                                            bytes for yet */
     int rx_held;
     unsigned rx_gen;                    /* dev[0].generation of rx */
     int rx_ended;                       /* the end of stdin was given */
-} con = { .kick_fd = -1 };
+} con = { .t = MON_DEVTHREAD_INIT };
 
 static void con_config(struct mon_virtio_dev *d, uint64_t off, void *data,
                        unsigned len)
@@ -49,11 +47,8 @@ static void con_config(struct mon_virtio_dev *d, uint64_t off, void *data,
 
 static void con_notify(struct mon_virtio_dev *d, unsigned queue)
 {
-    uint64_t one = 1;
-
     d->vm->stats.console_kicks++;
-    if (write(con.kick_fd, &one, sizeof one) < 0)
-        return;                         /* a full counter already wakes it */
+    mon_devthread_kick(&con.t);
 }
 
 static const struct mon_virtio_ops con_ops = { con_config, con_notify };
@@ -160,14 +155,12 @@ static int con_arm(void)
 
 static void con_sleep(void)
 {
-    struct pollfd p[2] = { { .fd = con.kick_fd, .events = POLLIN },
+    struct pollfd p[2] = { { .fd = con.t.kick_fd, .events = POLLIN },
                            { .fd = 0, .events = POLLIN } };
     int n = con.rx_held && !con.rx_ended ? 2 : 1;
-    uint64_t v;
 
     if (poll(p, (nfds_t)n, -1) > 0 && (p[0].revents & POLLIN))
-        if (read(con.kick_fd, &v, sizeof v) < 0)
-            return;
+        mon_devthread_drain(&con.t);
 }
 
 static void *con_thread(void *arg)
@@ -177,7 +170,7 @@ static void *con_thread(void *arg)
         int work = con_tx(0) + con_tx(1) + con_rx();
         if (work > 0)
             continue;
-        if (__atomic_load_n(&con.stopping, __ATOMIC_ACQUIRE))
+        if (mon_devthread_stopping(&con.t))
             break;                      /* drained */
         if (con_arm())
             continue;
@@ -193,37 +186,18 @@ int mon_console_start(struct mon_vm *vm)
                                             "virtio-console 1" };
 
     con.vm = vm;
-    con.stopping = con.rx_held = con.rx_ended = 0;
+    con.rx_held = con.rx_ended = 0;
     for (int k = 0; k < 2; k++) {
         mon_virtio_init(&con.dev[k], vm, devname[k], VIRTIO_ID_CONSOLE, 0,
                         con.q[k], 2, CON_QSIZE, names[k], &con_ops, NULL);
     }
     vm->devices[LUNIK_VIRTIO_SLOT_CONSOLE] = &con.dev[0];
     vm->devices[LUNIK_VIRTIO_SLOT_STDERR] = &con.dev[1];
-    con.kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (con.kick_fd < 0 ||
-        pthread_create(&con.thread, NULL, con_thread, NULL) != 0) {
-        fprintf(stderr, "lunik: cannot start the console device: %s\n",
-                strerror(errno));
-        return LUNIK_EXIT_OSERR;
-    }
-    con.running = 1;
-    return 0;
+    return mon_devthread_start(&con.t, con_thread, "console device");
 }
 
 void mon_console_stop(struct mon_vm *vm)
 {
-    uint64_t one = 1;
-
     (void)vm;
-    if (con.running) {
-        __atomic_store_n(&con.stopping, 1, __ATOMIC_RELEASE);
-        if (write(con.kick_fd, &one, sizeof one) < 0)
-            perror("lunik: console eventfd");
-        pthread_join(con.thread, NULL);
-        con.running = 0;
-    }
-    if (con.kick_fd >= 0)
-        close(con.kick_fd);
-    con.kick_fd = -1;
+    mon_devthread_stop(&con.t);
 }

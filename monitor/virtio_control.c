@@ -1,5 +1,6 @@
 /* virtio_control.c: the control channel's device (a third virtio console, virtio 1.2 §5.3) and the thread that relays it to the instance's Unix socket. */
 #include "virtio_mmio.h"
+#include "devthread.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -31,16 +32,13 @@ static const char *const names[2] = { "virtio-console 2 receiveq",
 static struct {
     struct mon_virtio_dev dev;
     struct mon_virtq q[2];
-    int kick_fd;                        /* eventfd, -1 when closed */
-    int stopping;                       /* atomic: drain, then end */
-    int running;
-    pthread_t thread;
+    struct mon_devthread t;             /* its service thread */
     struct host_control ctl;
     int draining;                       /* hang-up given, not answered */
     struct mon_virtq_chain rx;          /* a receive buffer held */
     int rx_held;
     unsigned rx_gen;                    /* dev.generation of rx */
-} cc = { .kick_fd = -1 };
+} cc = { .t = MON_DEVTHREAD_INIT };
 
 static void cc_config(struct mon_virtio_dev *d, uint64_t off, void *data,
                       unsigned len)
@@ -52,12 +50,9 @@ static void cc_config(struct mon_virtio_dev *d, uint64_t off, void *data,
 
 static void cc_notify(struct mon_virtio_dev *d, unsigned queue)
 {
-    uint64_t one = 1;
-
     (void)d;
     (void)queue;
-    if (write(cc.kick_fd, &one, sizeof one) < 0)
-        return;                         /* a full counter already wakes it */
+    mon_devthread_kick(&cc.t);
 }
 
 static const struct mon_virtio_ops cc_ops = { cc_config, cc_notify };
@@ -162,15 +157,13 @@ static int cc_arm(void)
 
 static void cc_sleep(void)
 {
-    struct pollfd p[2] = { { .fd = cc.kick_fd, .events = POLLIN },
+    struct pollfd p[2] = { { .fd = cc.t.kick_fd, .events = POLLIN },
                            { .fd = -1, .events = POLLIN } };
-    uint64_t v;
 
     if (cc.rx_held && !cc.draining)
         p[1].fd = host_control_pollfd(&cc.ctl);
     if (poll(p, 2, -1) > 0 && (p[0].revents & POLLIN))
-        if (read(cc.kick_fd, &v, sizeof v) < 0)
-            return;
+        mon_devthread_drain(&cc.t);
 }
 
 static void *cc_thread(void *arg)
@@ -180,7 +173,7 @@ static void *cc_thread(void *arg)
         int work = cc_tx() + cc_rx();
         if (work > 0)
             continue;
-        if (__atomic_load_n(&cc.stopping, __ATOMIC_ACQUIRE))
+        if (mon_devthread_stopping(&cc.t))
             break;                      /* drained */
         if (cc_arm())
             continue;
@@ -193,36 +186,20 @@ int mon_control_start(struct mon_vm *vm, int listen_fd)
 {
     if (listen_fd < 0)
         return 0;                       /* no channel: the slot stays empty */
-    cc.stopping = cc.rx_held = cc.draining = 0;
+    cc.rx_held = cc.draining = 0;
     host_control_init(&cc.ctl, listen_fd);
     mon_virtio_init(&cc.dev, vm, "virtio-console 2", VIRTIO_ID_CONSOLE, 0,
                     cc.q, 2, CTL_QSIZE, names, &cc_ops, NULL);
     vm->devices[LUNIK_VIRTIO_SLOT_CONTROL] = &cc.dev;
-    cc.kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (cc.kick_fd < 0 ||
-        pthread_create(&cc.thread, NULL, cc_thread, NULL) != 0) {
-        fprintf(stderr, "lunik: cannot start the control channel: %s\n",
-                strerror(errno));
-        return LUNIK_EXIT_OSERR;
-    }
-    cc.running = 1;
-    return 0;
+    return mon_devthread_start(&cc.t, cc_thread, "control channel");
 }
 
 void mon_control_stop(struct mon_vm *vm)
 {
-    uint64_t one = 1;
+    int was_running = cc.t.running;
 
     (void)vm;
-    if (cc.running) {
-        __atomic_store_n(&cc.stopping, 1, __ATOMIC_RELEASE);
-        if (write(cc.kick_fd, &one, sizeof one) < 0)
-            perror("lunik: control eventfd");
-        pthread_join(cc.thread, NULL);
-        cc.running = 0;
+    mon_devthread_stop(&cc.t);
+    if (was_running)
         host_control_close(&cc.ctl);
-    }
-    if (cc.kick_fd >= 0)
-        close(cc.kick_fd);
-    cc.kick_fd = -1;
 }

@@ -1,5 +1,6 @@
 /* virtio_net.c: the network device (virtio 1.2 §5.1) and the thread that moves its frames. */
 #include "virtio_mmio.h"
+#include "devthread.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -42,16 +43,13 @@ static struct {
     struct mon_virtq q[2];
     struct host_net_info info;
     struct mon_vm *vm;
-    int kick_fd;
-    int stopping;
-    int running;
-    pthread_t thread;
+    struct mon_devthread t;             /* its service thread */
     struct mon_virtq_chain rx;          /* a receive buffer with no frame yet */
     int rx_held;
     unsigned rx_gen;
     struct host_pollset ps;
     uint8_t bounce[65536 + 64];
-} net = { .kick_fd = -1 };
+} net = { .t = MON_DEVTHREAD_INIT };
 
 static void net_config(struct mon_virtio_dev *d, uint64_t off, void *data,
                        unsigned len)
@@ -67,11 +65,8 @@ static void net_config(struct mon_virtio_dev *d, uint64_t off, void *data,
 
 static void net_notify(struct mon_virtio_dev *d, unsigned queue)
 {
-    uint64_t one = 1;
-
     d->vm->stats.net_kicks++;
-    if (write(net.kick_fd, &one, sizeof one) < 0)
-        return;
+    mon_devthread_kick(&net.t);
 }
 
 static const struct mon_virtio_ops net_ops = { net_config, net_notify };
@@ -231,12 +226,12 @@ static int net_round(int *arm_busy, int arm)
 
 static void net_sleep(void)
 {
-    uint64_t timeout = UINT64_MAX, v;
+    uint64_t timeout = UINT64_MAX;
     struct timespec ts;
     int k, r;
 
     net.ps.n = 0;
-    k = host_pollset_add(&net.ps, net.kick_fd, POLLIN);
+    k = host_pollset_add(&net.ps, net.t.kick_fd, POLLIN);
     host_net_poll_fill(&net.ps, net.rx_held, &timeout);
     ts.tv_sec = (time_t)(timeout / 1000000000u);
     ts.tv_nsec = (long)(timeout % 1000000000u);
@@ -244,8 +239,7 @@ static void net_sleep(void)
               NULL);
     host_net_poll_done(&net.ps, r < 0);
     if (r > 0 && k >= 0 && (net.ps.fds[k].revents & POLLIN))
-        if (read(net.kick_fd, &v, sizeof v) < 0)
-            return;
+        mon_devthread_drain(&net.t);
 }
 
 static void *net_thread(void *arg)
@@ -259,7 +253,7 @@ static void *net_thread(void *arg)
             idle_since = 0;
             continue;
         }
-        if (__atomic_load_n(&net.stopping, __ATOMIC_ACQUIRE))
+        if (mon_devthread_stopping(&net.t))
             break;
         if (idle_since == 0)
             idle_since = host_clock_monotonic();
@@ -283,36 +277,17 @@ int mon_net_start(struct mon_vm *vm)
     if (host_net_info(&net.info) != 0)
         return 0;                       /* no NIC asked for */
     net.vm = vm;
-    net.stopping = net.rx_held = 0;
+    net.rx_held = 0;
     mon_virtio_init(&net.dev, vm, "virtio-net", VIRTIO_ID_NET, features,
                     net.q, 2, NET_QSIZE, names, &net_ops, NULL);
     vm->devices[LUNIK_VIRTIO_SLOT_NET] = &net.dev;
-    net.kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (net.kick_fd < 0 ||
-        pthread_create(&net.thread, NULL, net_thread, NULL) != 0) {
-        fprintf(stderr, "lunik: cannot start the network device: %s\n",
-                strerror(errno));
-        return LUNIK_EXIT_OSERR;
-    }
-    net.running = 1;
-    return 0;
+    return mon_devthread_start(&net.t, net_thread, "network device");
 }
 
 void mon_net_stop(struct mon_vm *vm)
 {
-    uint64_t one = 1;
-
     (void)vm;
-    if (net.running) {
-        __atomic_store_n(&net.stopping, 1, __ATOMIC_RELEASE);
-        if (write(net.kick_fd, &one, sizeof one) < 0)
-            perror("lunik: network eventfd");
-        pthread_join(net.thread, NULL);
-        net.running = 0;
-    }
-    if (net.kick_fd >= 0)
-        close(net.kick_fd);
-    net.kick_fd = -1;
+    mon_devthread_stop(&net.t);
     free(net.ps.fds);
     net.ps.fds = NULL;
     net.ps.cap = net.ps.n = 0;
