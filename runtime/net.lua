@@ -282,6 +282,49 @@ local function serve_conn(fn, conn)
     sched.report("tcp", err)
 end
 
+-- During a reload (sched.staging()), a listener or UDP socket registered
+-- again on a port the old code has open takes over that socket when the
+-- reload commits (lunik.lua), so no connection or datagram is refused in
+-- between. -> the new endpoint (staged until then) | nil, "address in
+-- use" (a second registration of the port) | false (no reload, or a new
+-- port). handler(e): the dispatch function of endpoint e, or nil; level:
+-- the registering call's, as sched.register takes it from net.listen
+-- (the helpers add their own frame, so they are never tail-called).
+local function stage_swap(ports, port, mt, kind, level, handler)
+    local old = ports[port]
+    if port == 0 or not sched.staging() or not (old and old.box) or
+       old.gen >= sched.generation() then
+        return false
+    end
+    if old.staged then return nil, "address in use" end
+    local e = sched.register(setmetatable({ bound = port, staged = true,
+                                            staged_old = old, ports = ports,
+                                            close_old = close_endpoint },
+                                          mt), kind, level + 1)
+    old.staged = e
+    local swaps = sched.staging().swaps
+    swaps[#swaps + 1] = function()
+        e.box, e.id, e.staged, e.staged_old = old.box, old.id, nil, nil
+        old.box, old.staged = nil, nil          -- its socket lives on
+        dispatch[e.id] = handler(e)
+        ports[port] = e
+        if old.on_swap then old.on_swap(e) end
+    end
+    return e
+end
+
+-- A new endpoint on socket box (event id, port bound) of metatable mt.
+local function open_endpoint(ports, box, id, bound, mt, kind, level, handler)
+    local e = sched.register(setmetatable({ box = box, id = id,
+                                            bound = bound, ports = ports,
+                                            close_old = close_endpoint },
+                                          mt), kind, level + 1)
+    nopen = nopen + 1
+    ports[bound] = e
+    dispatch[id] = handler(e)
+    return e
+end
+
 -- net.listen(port, fn [, opts]) -> listener | nil, err: accept TCP
 -- connections on port (0..65535; 0 picks a free one) on every address of
 -- the NIC. fn(conn) runs in a fresh handler coroutine per connection; the
@@ -314,36 +357,14 @@ function net.listen(port, fn, opts)
             end
         end
     end
-    local old = tcp_ports[port]
-    if port ~= 0 and sched.staging() and old and old.box and
-       old.gen < sched.generation() then
-        if old.staged then return nil, "address in use" end
-        local l = sched.register(setmetatable({ bound = port, staged = true,
-                                                staged_old = old,
-                                                ports = tcp_ports,
-                                                close_old = close_endpoint },
-                                              Listener), kind, level)
-        old.staged = l
-        local swaps = sched.staging().swaps
-        swaps[#swaps + 1] = function()
-            l.box, l.id, l.staged, l.staged_old = old.box, old.id, nil, nil
-            old.box, old.staged = nil, nil          -- its socket lives on
-            dispatch[l.id] = accept(l)
-            tcp_ports[port] = l
-            if old.on_swap then old.on_swap(l) end
-        end
-        return l
-    end
+    local staged, why = stage_swap(tcp_ports, port, Listener, kind, level,
+                                   accept)
+    if staged ~= false then return staged, why end
     local box, id, bound = core.listen(port, backlog)
     if not box then return nil, id end
-    local l = sched.register(setmetatable({ box = box, id = id,
-                                            bound = bound, ports = tcp_ports,
-                                            close_old = close_endpoint },
-                                          Listener), kind, level)
-    nopen = nopen + 1
-    tcp_ports[bound] = l
-    dispatch[id] = accept(l)
-    return l
+    local l = open_endpoint(tcp_ports, box, id, bound, Listener, kind,
+                            level, accept)
+    return l                            -- not a tail call: see level
 end
 
 -- listener:port() -> the port it listens on.
@@ -407,35 +428,14 @@ function net.udp_bind(port, fn)
             end
         end
     end
-    local old = udp_ports[port]
-    if port ~= 0 and sched.staging() and old and old.box and
-       old.gen < sched.generation() then
-        if old.staged then return nil, "address in use" end
-        local s = sched.register(setmetatable({ bound = port, staged = true,
-                                                staged_old = old,
-                                                ports = udp_ports,
-                                                close_old = close_endpoint },
-                                              Udp), "udp", 2)
-        old.staged = s
-        local swaps = sched.staging().swaps
-        swaps[#swaps + 1] = function()
-            s.box, s.id, s.staged, s.staged_old = old.box, old.id, nil, nil
-            old.box, old.staged = nil, nil
-            dispatch[s.id] = fn and deliver(s) or nil
-            udp_ports[port] = s
-        end
-        return s
-    end
+    local function handler(s) return fn and deliver(s) or nil end
+    local staged, why = stage_swap(udp_ports, port, Udp, "udp", 2, handler)
+    if staged ~= false then return staged, why end
     local box, id, bound = core.udp_bind(port)
     if not box then return nil, id end
-    local s = sched.register(setmetatable({ box = box, id = id,
-                                            bound = bound, ports = udp_ports,
-                                            close_old = close_endpoint },
-                                          Udp), "udp", 2)
-    nopen = nopen + 1
-    udp_ports[bound] = s
-    if fn then dispatch[id] = deliver(s) end
-    return s
+    local s = open_endpoint(udp_ports, box, id, bound, Udp, "udp", 2,
+                            handler)
+    return s                            -- not a tail call: see level
 end
 
 -- sock:sendto(data, ip, port) -> true | nil, err: send data (a string of
