@@ -24,7 +24,7 @@ ticks=$(echo "$events" | grep -c '^tick ')
 is "$(echo "$events" | grep -v '^woke up')" "after 0.1 s; this handler now sleeps 0.3 s
 $(seq 1 "$ticks" | sed 's/^/tick /')
 ticker cancelled after $ticks ticks
-done" "timers under Xen fire in deadline order (LAPIC timer, idle HLT)"
+done" "timers under Xen fire in deadline order (Xen's single-shot timer, idle HLT)"
 is "$(echo "$events" | grep -E '^(tick 1$|woke up)' | cut -c 1-4)" "tick
 woke" "the sleeping handler wakes after the first tick under Xen"
 
@@ -37,6 +37,21 @@ out=$("$xen" "$scratch/status.lua" 2>"$scratch/err"); rc=$?
 is "$rc" 3 "the program's exit status comes back from Xen's dom0"
 like "$out" "the RTC has a date" "os.date reads the CMOS clock under Xen"
 like "$out" "to stderr" "stderr reaches Xen's console too"
+
+# The handler budget under Xen: the deadline is Xen's single-shot timer,
+# whose event-channel upcall stops a runaway handler.
+write spin.lua <<'EOF2'
+local lunik = require "lunik"
+lunik.budget(0.3)
+lunik.after(0.05, function() print("spinning"); while true do end end)
+lunik.after(0.5, function() print("still alive"); lunik.exit(7) end)
+EOF2
+out=$("$xen" "$scratch/spin.lua" 2>"$scratch/err"); rc=$?
+is "$rc" 7 "a runaway handler is stopped and the program goes on under Xen"
+like "$out" "spinning" "... it ran"
+like "$out" "handler exceeded its budget \(0\.3 s\)" \
+    "... the budget stop is reported (on Xen's console)"
+like "$out" "still alive" "... and the other handlers run after it"
 
 out=$("$xen" "$top/examples/hello.lua" 4M 2>"$scratch/err"); rc=$?
 is "$rc" 69 "dom0_mem=4M: exit 69"

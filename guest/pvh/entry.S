@@ -219,7 +219,13 @@ pvh_timer_stub:
     push %rax
     push %rcx
     push %rdx
-    mov $(PVH_LAPIC_BASE + 0xb0), %eax
+    /* Under Xen this vector is also the event-channel upcall (its timer):
+     * Xen delivers it again at every VM entry while vcpu_info[0]'s
+     * evtchn_upcall_pending is set, so clear it here (guest/xen/xen.c). */
+    cmpl $0, xen_cpuid_base
+    je 3f
+    movb $0, xen_shared_info
+3:  mov $(PVH_LAPIC_BASE + 0xb0), %eax
     movl $0, (%rax)
     testb $3, 32(%rsp)          /* RIP 24, CS 32, RFLAGS 40, RSP 48, SS 56 */
     jz 9f

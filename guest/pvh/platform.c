@@ -46,6 +46,9 @@ static uint64_t tsc_boot, wall_boot_ns, last_mono;
 uint64_t pvh_budget_tsc;                /* read by entry.S's timer stub */
 static uint64_t budget_ns;              /* the same deadline in ns; 0 none */
 static void (*upcall_fn)(void);
+/* Under Xen the wake-ups are Xen's single-shot timer (event channel
+ * upcall on PVH_VEC_TIMER), not the LAPIC timer. */
+static int xen_timer;
 
 static uint32_t lapic_read(uint32_t reg)
 {
@@ -248,6 +251,7 @@ void guest_bind_init(void)
     tsc_mult = tsc_calibrate();
     lapic_write(LAPIC_TIMER_DIV, 0xb);
     lapic_write(LAPIC_LVT_TIMER, PVH_VEC_TIMER);        /* one-shot */
+    xen_timer = xen_timer_init(PVH_VEC_TIMER) == 0;
     tsc_boot = guest_rdtsc();
     wall_boot_ns = rtc_seconds() * 1000000000ull;
     __asm__ volatile("sti" ::: "memory");       /* PICs masked: safe now */
@@ -290,6 +294,19 @@ static uint32_t timer_count(uint64_t deadline_ns)
     return (uint32_t)((deadline_ns - now) / lapic_ns_per_tick) + 1;
 }
 
+/* Arm the wake-up timer for deadline_ns (0 or UINT64_MAX: none). */
+static void timer_arm(uint64_t deadline_ns)
+{
+    if (xen_timer) {
+        uint64_t now = plat_clock_monotonic();
+        xen_timer_arm(deadline_ns == 0 || deadline_ns == UINT64_MAX ?
+                      UINT64_MAX : deadline_ns > now ? deadline_ns - now : 0);
+        return;
+    }
+    lapic_write(LAPIC_TIMER_INIT, deadline_ns == 0 ||
+                deadline_ns == UINT64_MAX ? 0 : timer_count(deadline_ns));
+}
+
 /* The TSC value at monotonic time ns. */
 static uint64_t tsc_at(uint64_t ns)
 {
@@ -313,7 +330,7 @@ void plat_deadline(uint64_t deadline_ns, void (*fn)(void))
     }
     __atomic_store_n(&pvh_budget_tsc, tsc_at(deadline_ns) | 1,
                      __ATOMIC_SEQ_CST);
-    lapic_write(LAPIC_TIMER_INIT, timer_count(deadline_ns));
+    timer_arm(deadline_ns);
 }
 
 void guest_upcall(void)
@@ -395,14 +412,12 @@ void gv_binding_wait(uint64_t deadline_ns)
         uint64_t wake = deadline_ns;
         if (budget_ns != 0 && budget_ns < wake)
             wake = budget_ns;       /* a handler waiting for the console */
-        lapic_write(LAPIC_TIMER_INIT, wake == UINT64_MAX ? 0
-                                      : timer_count(wake));
+        timer_arm(wake);
         __asm__ volatile("int %0" : : "i"(PVH_VEC_IDLE) : "memory");
     }
     /* The timer's stub enters the upcall only at CPL 3: re-arm for the
      * handler deadline (at once if it passed in the gate). */
-    lapic_write(LAPIC_TIMER_INIT, budget_ns != 0 ? timer_count(budget_ns)
-                                                 : 0);
+    timer_arm(budget_ns);
     __asm__ volatile("sti" ::: "memory");
 }
 

@@ -1,7 +1,8 @@
-/* xen.c: Xen hypercalls from the CPL-3 guest through the PVH binding's CPL-0 gate: console, memory map, time scale (shared_info), shutdown. */
+/* xen.c: Xen hypercalls from the CPL-3 guest through the PVH binding's CPL-0 gate: console, memory map, time scale (shared_info), single-shot timer, shutdown. */
 #include "xen.h"
 
 #include "../pvh/pvh.h"
+#include "core/cpu.h"
 
 long xen_hypercall(unsigned op, uint64_t a1, uint64_t a2, uint64_t a3)
 {
@@ -42,33 +43,82 @@ long xen_memory_map(struct xen_e820 *map, unsigned max)
     return r < 0 ? r : (long)arg.nr_entries;
 }
 
-/* vcpu_time_info (xen.h, public/xen.h): Xen's system time at
- * tsc_timestamp and the TSC-to-ns scale; odd version: being updated. */
-struct xen_vcpu_time_info {
-    uint32_t version;
-    uint32_t pad0;
-    uint64_t tsc_timestamp;
-    uint64_t system_time;
-    uint32_t tsc_to_system_mul;
-    int8_t tsc_shift;
-    uint8_t flags;
-    uint8_t pad1[2];
-};
 
-/* vcpu_info on x86-64: the event-channel bytes, arch (cr2, pad), time. */
-struct xen_vcpu_info {
-    uint8_t evtchn_upcall_pending;
-    uint8_t evtchn_upcall_mask;
-    uint8_t pad[6];
-    uint64_t evtchn_pending_sel;
-    uint64_t arch_cr2, arch_pad;
-    struct xen_vcpu_time_info time;
-};
+/* The page Xen maps shared_info on (its vcpu_info[0] comes first; entry.S
+ * clears vcpu_info[0].evtchn_upcall_pending, its first byte). */
+struct xen_vcpu_info xen_shared_info[64] __attribute__((aligned(4096)));
 
-_Static_assert(sizeof(struct xen_vcpu_info) == 64, "vcpu_info is 64 bytes");
+/* shared_info after its vcpu_info array: the event-channel bitmaps. */
+#define XEN_EVTCHN_PENDING(si) ((volatile uint64_t *)((char *)(si) + 2048))
 
-/* The page Xen maps shared_info on (its vcpu_info[0] comes first). */
-static struct xen_vcpu_info shared_info[64] __attribute__((aligned(4096)));
+uint64_t xen_system_time(void)
+{
+    volatile struct xen_vcpu_time_info *t = &xen_shared_info[0].time;
+    uint32_t v;
+    uint64_t ns;
+
+    do {
+        v = t->version;
+        __asm__ volatile("" ::: "memory");
+        uint64_t d = guest_rdtsc() - t->tsc_timestamp;
+        int8_t shift = t->tsc_shift;
+        d = shift >= 0 ? d << shift : d >> -shift;
+        ns = t->system_time +
+             (uint64_t)((unsigned __int128)d * t->tsc_to_system_mul >> 32);
+        __asm__ volatile("" ::: "memory");
+    } while ((v & 1) || v != t->version);
+    return ns;
+}
+
+int xen_timer_init(uint8_t vector)
+{
+    struct {                            /* struct xen_hvm_param */
+        uint16_t domid;
+        uint16_t pad;
+        uint32_t index;
+        uint64_t value;
+    } param = { XEN_DOMID_SELF, 0, XEN_HVM_PARAM_CALLBACK_IRQ,
+                XEN_CALLBACK_VECTOR | vector };
+    struct { uint32_t virq, vcpu, port; } bind = { XEN_VIRQ_TIMER, 0, 0 };
+
+    if (!xen_present() || xen_tsc_mult() == 0 ||
+        xen_hypercall(XEN_HC_HVM_OP, XEN_HVMOP_SET_PARAM,
+                      (uint64_t)(uintptr_t)&param, 0) != 0 ||
+        xen_hypercall(XEN_HC_EVTCHN_OP, XEN_EVTCHNOP_BIND_VIRQ,
+                      (uint64_t)(uintptr_t)&bind, 0) != 0)
+        return -1;
+    struct { uint32_t port; } unmask = { bind.port };
+    xen_hypercall(XEN_HC_EVTCHN_OP, XEN_EVTCHNOP_UNMASK,
+                  (uint64_t)(uintptr_t)&unmask, 0);
+    xen_shared_info[0].evtchn_upcall_mask = 0;
+    return 0;
+}
+
+void xen_timer_arm(uint64_t ns_from_now)
+{
+    struct {                            /* struct vcpu_set_singleshot_timer */
+        uint64_t timeout_abs_ns;
+        uint32_t flags;
+        uint32_t pad;
+    } t = { 0, 0, 0 };
+    volatile uint64_t *pending = XEN_EVTCHN_PENDING(xen_shared_info);
+
+    /* Only the timer's port is bound: clear everything, then the next
+     * event sets evtchn_upcall_pending again and is delivered. */
+    xen_shared_info[0].evtchn_upcall_pending = 0;
+    uint64_t sel = __atomic_exchange_n(&xen_shared_info[0].evtchn_pending_sel, 0,
+                                       __ATOMIC_SEQ_CST);
+    for (unsigned i = 0; i < 64; i++)
+        if (sel & (1ull << i))
+            __atomic_exchange_n(&pending[i], 0, __ATOMIC_SEQ_CST);
+    if (ns_from_now == UINT64_MAX) {
+        xen_hypercall(XEN_HC_VCPU_OP, XEN_VCPUOP_STOP_SINGLESHOT, 0, 0);
+        return;
+    }
+    t.timeout_abs_ns = xen_system_time() + ns_from_now;
+    xen_hypercall(XEN_HC_VCPU_OP, XEN_VCPUOP_SET_SINGLESHOT, 0,
+                  (uint64_t)(uintptr_t)&t);
+}
 
 uint64_t xen_tsc_mult(void)
 {
@@ -80,8 +130,8 @@ uint64_t xen_tsc_mult(void)
         uint64_t idx;
         uint64_t gpfn;
     } arg = { XEN_DOMID_SELF, 0, XEN_MAPSPACE_SHARED_INFO, 0,
-              (uint64_t)(uintptr_t)shared_info >> 12 };
-    volatile struct xen_vcpu_time_info *t = &shared_info[0].time;
+              (uint64_t)(uintptr_t)xen_shared_info >> 12 };
+    volatile struct xen_vcpu_time_info *t = &xen_shared_info[0].time;
     uint32_t v, mul;
     int8_t shift;
 
