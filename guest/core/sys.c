@@ -102,31 +102,18 @@ static long fd_write(int fd, const void *buf, size_t n)
 }
 
 /* readv(2): only the first bytes may block, as a pipe's read. */
-static long sys_readv(int fd, const struct iovec *iov, int cnt)
+/* readv(2) and writev(2): the vector's buffers in turn, stopping at the
+ * first short one; a read blocks only for the first buffer. */
+static long sys_rwv(int fd, const struct iovec *iov, int cnt, int out)
 {
     long total = 0;
 
     if (cnt < 0 || cnt > 1024)
         return -EINVAL;
     for (int i = 0; i < cnt; i++) {
-        long r = fd_read(fd, iov[i].iov_base, iov[i].iov_len, total == 0);
-        if (r < 0)
-            return total > 0 ? total : r;
-        total += r;
-        if ((size_t)r < iov[i].iov_len)
-            break;
-    }
-    return total;
-}
-
-static long sys_writev(int fd, const struct iovec *iov, int cnt)
-{
-    long total = 0;
-
-    if (cnt < 0 || cnt > 1024)
-        return -EINVAL;
-    for (int i = 0; i < cnt; i++) {
-        long r = fd_write(fd, iov[i].iov_base, iov[i].iov_len);
+        long r = out ? fd_write(fd, iov[i].iov_base, iov[i].iov_len)
+                     : fd_read(fd, iov[i].iov_base, iov[i].iov_len,
+                               total == 0);
         if (r < 0)
             return total > 0 ? total : r;
         total += r;
@@ -501,8 +488,8 @@ static long dispatch_files(unsigned nr, const long *args)
     switch (nr) {
     case SYS_read:      return fd_read(I(0), P(1), U(2), 1);
     case SYS_write:     return fd_write(I(0), P(1), U(2));
-    case SYS_readv:     return sys_readv(I(0), P(1), I(2));
-    case SYS_writev:    return sys_writev(I(0), P(1), I(2));
+    case SYS_readv:     return sys_rwv(I(0), P(1), I(2), 0);
+    case SYS_writev:    return sys_rwv(I(0), P(1), I(2), 1);
     case SYS_pread64:
         r = vfs_handle(I(0), &h);
         return r < 0 ? r : lunik_vfs_pread(h, P(1), U(2), A(3));
