@@ -96,14 +96,6 @@ sys.stdout.write(seen.decode(errors="replace").replace("\r", ""))
 sys.exit(0 if ok and status is not None else 1)
 EOF2
 
-# attach NAME INPUT: pipe INPUT into lunik attach NAME; sets out, err, rc.
-attach() {
-    printf '%s\n' "$2" | timeout 60 "$LUNIK" attach "$1" >"$scratch/out" \
-        2>"$scratch/err"
-    rc=$?
-    out=$(cat "$scratch/out")
-    err=$(cat "$scratch/err")
-}
 
 for t in $(targets); do
     port=$(free_port)

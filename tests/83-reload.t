@@ -87,14 +87,6 @@ local lunik = require("lunik")
 lunik.every(0.1, function() end)
 EOF2
 
-# attach NAME INPUT: pipe INPUT into lunik attach NAME; sets out, err, rc.
-attach() {
-    printf '%s\n' "$2" | timeout 60 "$LUNIK" attach "$1" >"$scratch/out" \
-        2>"$scratch/err"
-    rc=$?
-    out=$(cat "$scratch/out")
-    err=$(cat "$scratch/err")
-}
 get() { curl -sf -m 10 "http://127.0.0.1:$port$1"; }
 
 for t in $(targets); do

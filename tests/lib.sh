@@ -106,6 +106,13 @@ run_lunik() {
     err=$(cat "$scratch/err")
 }
 
+# attach NAME INPUT: pipe INPUT (lines) into `lunik attach NAME`, as
+# run_lunik does; sets out, err, rc.
+attach() {
+    printf '%s\n' "$2" >"$scratch/attach.in"
+    stdin=$scratch/attach.in run_lunik attach "$1"
+}
+
 # kvm_usable: 0 when /dev/kvm can be opened read-write.
 kvm_usable() { [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; }
 
