@@ -194,6 +194,12 @@ static int cli_start_pvh(const struct cli_options *opt,
         kn = cfg->kernel_size;
     }
     int rc = cli_pvh_elf(k, kn, cfg->bundle, cfg->bundle_size, &elf);
+    uint64_t need = rc == 0 ? cli_pvh_load_end(elf.data, elf.len) : 0;
+    need = (need + (1u << 20) - 1) >> 20 << 20;     /* whole MiB */
+    if (rc == 0 && opt->mem_size < need + (1u << 20))  /* + the boot page */
+        rc = cli_fail(LUNIK_EXIT_NOMEM, "--mem is too small for this image: "
+                      "the VM must hold it, at least %llu MiB",
+                      (unsigned long long)(need >> 20) + 1);
     if (rc == 0 && opt->detach) {
         rc = cli_instance_detach(opt, strcmp(opt->vmm, "qemu") == 0
                                       ? "pvh/qemu" : "pvh/firecracker");

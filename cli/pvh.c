@@ -86,6 +86,25 @@ int cli_pvh_elf(const unsigned char *k, size_t ksize, const void *bundle,
     return 0;
 }
 
+uint64_t cli_pvh_load_end(const unsigned char *elf, size_t n)
+{
+    Elf64_Ehdr eh;
+    Elf64_Phdr ph;
+    uint64_t end = 0;
+
+    if (n < sizeof eh)
+        return 0;
+    memcpy(&eh, elf, sizeof eh);
+    if (eh.e_phoff > n || (n - eh.e_phoff) / sizeof ph < eh.e_phnum)
+        return 0;
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        memcpy(&ph, elf + eh.e_phoff + i * sizeof ph, sizeof ph);
+        if (ph.p_type == PT_LOAD && ph.p_paddr + ph.p_memsz > end)
+            end = ph.p_paddr + ph.p_memsz;
+    }
+    return end;
+}
+
 /* An argument for the kernel command line (guest/pvh/boot.c): bytes
  * that would end or confuse a word as %XX; "" as a lone "%". */
 static void encode_arg(struct cli_buf *b, const char *s)

@@ -23,6 +23,14 @@ int cli_pvh_elf(const unsigned char *k, size_t ksize, const void *bundle,
                 size_t blen, struct cli_buf *out);
 
 /*
+ * cli_pvh_load_end: the guest physical address just past the highest
+ * PT_LOAD segment of a PVH ELF made by cli_pvh_elf (elf, n bytes): a VM
+ * with less memory cannot even hold the image, and its vCPU would run
+ * whatever the VMM left there. 0 when elf has no valid program headers.
+ */
+uint64_t cli_pvh_load_end(const unsigned char *elf, size_t n);
+
+/*
  * cli_pvh_cmdline: the kernel command line guest/pvh/boot.c reads:
  * lunik.vmm=VMM (lunik.target() is "pvh/VMM"), lunik.console=serial for
  * Firecracker, lunik.ip= for a fixed address, then "--" and the runtime's

@@ -106,6 +106,10 @@ is "$?" 1 "QEMU boots the PVH ELF by hand and it exits 0 (isa-debug-exit 1)"
 is "$(cat "$scratch/c0")" "hello from pvh" "the ELF runs its own app by default"
 
 # Bad input: one sentence and a clean non-zero stop, never a hang.
+run_lunik run --vmm qemu --mem 1M "$top/examples/hello.lua"
+is "$rc" 69 "memory that cannot hold the image: 69 before QEMU starts"
+like "$err" '^lunik: --mem is too small for this image: the VM must hold it, at least [0-9]+ MiB$' \
+    "... in one sentence (QEMU would run whatever is below the kernel)"
 run_lunik run --vmm qemu --mem 4M "$top/examples/hello.lua"
 is "$rc" 69 "too little memory stops with 69 under qemu"
 is "$err" "lunik: guest memory is too small for this image (give the VM more memory)" \
