@@ -66,6 +66,26 @@ static void coalesce(struct mon_vm *vm)
         ((uint8_t *)vm->run + (size_t)page * MON_HOST_PAGE);
 }
 
+void mon_devices_attach(struct mon_vm *vm, unsigned slot,
+                        struct mon_virtio_dev *d, int notify_fd)
+{
+    d->notify_gpa = (uint64_t)LUNIK_VIRTIO_MMIO_ADDR(slot) +
+                    VIRTIO_MMIO_QUEUE_NOTIFY;
+    d->notify_fd = notify_fd;
+    vm->devices[slot] = d;
+}
+
+void mon_devices_ioeventfd(struct mon_virtio_dev *d)
+{
+    struct kvm_ioeventfd e = { .addr = d->notify_gpa, .len = 4,
+                               .fd = d->notify_fd };
+
+    if (d->ioeventfd || d->notify_fd < 0)
+        return;
+    if (ioctl(d->vm->vm_fd, KVM_IOEVENTFD, &e) == 0)
+        d->ioeventfd = 1;
+}
+
 int mon_devices_start(struct mon_vm *vm, const struct lunik_run_config *cfg)
 {
     int r;

@@ -34,12 +34,13 @@ void mon_devthread_kick(struct mon_devthread *t)
         return;                         /* a full counter already wakes it */
 }
 
-void mon_devthread_drain(struct mon_devthread *t)
+uint64_t mon_devthread_drain(struct mon_devthread *t)
 {
     uint64_t v;
 
     if (read(t->kick_fd, &v, sizeof v) < 0)
-        return;                         /* EAGAIN: nothing to reset */
+        return 0;                       /* EAGAIN: nothing to reset */
+    return v;
 }
 
 int mon_devthread_stopping(struct mon_devthread *t)

@@ -3,6 +3,7 @@
 #define LUNIK_MONITOR_DEVTHREAD_H
 
 #include <pthread.h>
+#include <stdint.h>
 
 /*
  * Each device model (console, net, control) serves its queues on a thread
@@ -29,8 +30,10 @@ int mon_devthread_start(struct mon_devthread *t, void *(*fn)(void *),
 void mon_devthread_kick(struct mon_devthread *t);
 
 /* mon_devthread_drain(t): on the thread, after poll(2) saw kick_fd
- * readable: reset the counter. */
-void mon_devthread_drain(struct mon_devthread *t);
+ * readable: reset the counter. -> the number of kicks since the last
+ * drain (guest notifications, through KVM's ioeventfd or the vCPU
+ * thread, plus the monitor's own start and stop kicks). */
+uint64_t mon_devthread_drain(struct mon_devthread *t);
 
 /* mon_devthread_stopping(t): 1 once mon_devthread_stop asked the thread
  * to end (it drains its queues first). */

@@ -219,6 +219,26 @@ int mon_net_start(struct mon_vm *vm);
 void mon_net_stop(struct mon_vm *vm);
 
 /*
+ * mon_devices_attach: put device d in virtio-mmio slot `slot` (hypercall.h
+ * LUNIK_VIRTIO_SLOT_*), its thread waiting on the eventfd notify_fd for
+ * the driver's notifications (-1: none; then every QueueNotify write is an
+ * exit that calls d's notify op).
+ */
+struct mon_virtio_dev;
+void mon_devices_attach(struct mon_vm *vm, unsigned slot,
+                        struct mon_virtio_dev *d, int notify_fd);
+
+/*
+ * mon_devices_ioeventfd: once d is live (DRIVER_OK), let KVM turn its
+ * QueueNotify writes into writes of d's notify_fd without leaving
+ * KVM_RUN (KVM API 4.59, KVM_IOEVENTFD; any 4-byte value), so a
+ * notification costs no exit to the monitor. Before DRIVER_OK the writes
+ * still exit, so the run loop replays the batched register writes first.
+ * Where KVM refuses, nothing changes. On the vCPU thread.
+ */
+void mon_devices_ioeventfd(struct mon_virtio_dev *d);
+
+/*
  * mon_devices_mmio: serve the KVM_EXIT_MMIO the vCPU just made inside
  * the virtio-mmio slots (hypercall.h; the caller checked the range):
  * the slot's device's registers, or zeros for an empty slot. Returns -1

@@ -47,7 +47,8 @@ static void con_config(struct mon_virtio_dev *d, uint64_t off, void *data,
 
 static void con_notify(struct mon_virtio_dev *d, unsigned queue)
 {
-    d->vm->stats.console_kicks++;
+    (void)d;
+    (void)queue;
     mon_devthread_kick(&con.t);
 }
 
@@ -160,7 +161,8 @@ static void con_sleep(void)
     int n = con.rx_held && !con.rx_ended ? 2 : 1;
 
     if (poll(p, (nfds_t)n, -1) > 0 && (p[0].revents & POLLIN))
-        mon_devthread_drain(&con.t);
+        __atomic_fetch_add(&con.vm->stats.console_kicks,
+                           mon_devthread_drain(&con.t), __ATOMIC_RELAXED);
 }
 
 static void *con_thread(void *arg)
@@ -184,6 +186,7 @@ int mon_console_start(struct mon_vm *vm)
     static const char *const *names[2] = { names0, names1 };
     static const char *const devname[2] = { "virtio-console 0",
                                             "virtio-console 1" };
+    int r;
 
     con.vm = vm;
     con.rx_held = con.rx_ended = 0;
@@ -191,9 +194,14 @@ int mon_console_start(struct mon_vm *vm)
         mon_virtio_init(&con.dev[k], vm, devname[k], VIRTIO_ID_CONSOLE, 0,
                         con.q[k], 2, CON_QSIZE, names[k], &con_ops, NULL);
     }
-    vm->devices[LUNIK_VIRTIO_SLOT_CONSOLE] = &con.dev[0];
-    vm->devices[LUNIK_VIRTIO_SLOT_STDERR] = &con.dev[1];
-    return mon_devthread_start(&con.t, con_thread, "console device");
+    r = mon_devthread_start(&con.t, con_thread, "console device");
+    if (r == 0) {
+        mon_devices_attach(vm, LUNIK_VIRTIO_SLOT_CONSOLE, &con.dev[0],
+                           con.t.kick_fd);
+        mon_devices_attach(vm, LUNIK_VIRTIO_SLOT_STDERR, &con.dev[1],
+                           con.t.kick_fd);
+    }
+    return r;
 }
 
 void mon_console_stop(struct mon_vm *vm)

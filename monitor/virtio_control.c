@@ -190,8 +190,10 @@ int mon_control_start(struct mon_vm *vm, int listen_fd)
     host_control_init(&cc.ctl, listen_fd);
     mon_virtio_init(&cc.dev, vm, "virtio-console 2", VIRTIO_ID_CONSOLE, 0,
                     cc.q, 2, CTL_QSIZE, names, &cc_ops, NULL);
-    vm->devices[LUNIK_VIRTIO_SLOT_CONTROL] = &cc.dev;
-    return mon_devthread_start(&cc.t, cc_thread, "control channel");
+    if (mon_devthread_start(&cc.t, cc_thread, "control channel") != 0)
+        return LUNIK_EXIT_OSERR;
+    mon_devices_attach(vm, LUNIK_VIRTIO_SLOT_CONTROL, &cc.dev, cc.t.kick_fd);
+    return 0;
 }
 
 void mon_control_stop(struct mon_vm *vm)

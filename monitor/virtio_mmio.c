@@ -22,6 +22,7 @@ void mon_virtio_init(struct mon_virtio_dev *d, struct mon_vm *vm,
     d->ops = ops;
     d->priv = priv;
     d->vm = vm;
+    d->notify_fd = -1;
     pthread_mutex_init(&d->lock, NULL);
     for (unsigned i = 0; i < nqueues; i++) {
         memset(&queues[i], 0, sizeof queues[i]);
@@ -88,6 +89,7 @@ static void start(struct mon_virtio_dev *d)
     }
     d->generation++;
     __atomic_store_n(&d->started, 1, __ATOMIC_RELEASE);
+    mon_devices_ioeventfd(d);
     d->ops->notify(d, 0);               /* let the thread look */
 }
 

@@ -45,6 +45,10 @@ struct mon_virtio_dev {
     const struct mon_virtio_ops *ops;
     void *priv;                         /* the device's own state */
     struct mon_vm *vm;
+    uint64_t notify_gpa;                /* its QueueNotify register's GPA */
+    int notify_fd;                      /* the thread's eventfd, or -1 */
+    int ioeventfd;                      /* QueueNotify writes go to notify_fd
+                                           in KVM, without an exit */
     pthread_mutex_t lock;
 };
 

@@ -65,7 +65,8 @@ static void net_config(struct mon_virtio_dev *d, uint64_t off, void *data,
 
 static void net_notify(struct mon_virtio_dev *d, unsigned queue)
 {
-    d->vm->stats.net_kicks++;
+    (void)d;
+    (void)queue;
     mon_devthread_kick(&net.t);
 }
 
@@ -239,7 +240,8 @@ static void net_sleep(void)
               NULL);
     host_net_poll_done(&net.ps, r < 0);
     if (r > 0 && k >= 0 && (net.ps.fds[k].revents & POLLIN))
-        mon_devthread_drain(&net.t);
+        __atomic_fetch_add(&net.vm->stats.net_kicks,
+                           mon_devthread_drain(&net.t), __ATOMIC_RELAXED);
 }
 
 static void *net_thread(void *arg)
@@ -280,8 +282,10 @@ int mon_net_start(struct mon_vm *vm)
     net.rx_held = 0;
     mon_virtio_init(&net.dev, vm, "virtio-net", VIRTIO_ID_NET, features,
                     net.q, 2, NET_QSIZE, names, &net_ops, NULL);
-    vm->devices[LUNIK_VIRTIO_SLOT_NET] = &net.dev;
-    return mon_devthread_start(&net.t, net_thread, "network device");
+    if (mon_devthread_start(&net.t, net_thread, "network device") != 0)
+        return LUNIK_EXIT_OSERR;
+    mon_devices_attach(vm, LUNIK_VIRTIO_SLOT_NET, &net.dev, net.t.kick_fd);
+    return 0;
 }
 
 void mon_net_stop(struct mon_vm *vm)
