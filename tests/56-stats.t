@@ -42,4 +42,28 @@ ok $(( ${exits:-999} <= 30 ? 0 : 1 )) \
 ok $(( ${regs:-999} <= 20 ? 0 : 1 )) \
     "register exits are reads only ($regs for two consoles)"
 
+# Notifications: once a device is live its QueueNotify writes go to the
+# device thread's eventfd inside KVM (KVM_IOEVENTFD), not to the monitor.
+# 40 requests one after another let the NIC's thread fall asleep between
+# them, so the guest has to notify it; none of that may be an exit.
+port=$(free_port)
+start_bg srv "$LUNIK" run "$top/examples/http.lua" --target kvm --stats \
+    -p "127.0.0.1:$port:80"
+wait_output srv "serving HTTP"
+good=0
+for i in $(seq 40); do
+    [ "$(curl -s -m 5 "http://127.0.0.1:$port/")" = "hello from lunik" ] &&
+        good=$((good + 1))
+done
+is "$good" 40 "40 requests answered on kvm with --stats"
+stop_bg srv
+err=$(cat "$scratch/srv.err")
+diag "$(echo "$err" | grep -E 'vm exits|guest notifications')"
+notify=$(echo "$err" | sed -n 's/.*virtio notify \([0-9]*\),.*/\1/p')
+kicks=$(echo "$err" | sed -n 's/.*guest notifications: net \([0-9]*\),.*/\1/p')
+ok $(( ${kicks:-0} >= 1 ? 0 : 1 )) \
+    "the guest notified the NIC's thread ($kicks times)"
+ok $(( ${notify:-999} <= 6 ? 0 : 1 )) \
+    "notifications are no exits once the devices are live ($notify notify exits)"
+
 done_testing
