@@ -27,6 +27,7 @@ guard = guard or { expired = function() return false end,
                    count_error = function(e)
                        return e == "not enough memory" and "memory" or "error"
                    end }
+local count_handler = guard.count_handler
 
 local lower = string.lower
 local mtype = math.type
@@ -141,13 +142,13 @@ end
 -- Run handler(req) and send its response; close: the connection must
 -- close after it. -> true: read the next request | false.
 local function answer(conn, o, handler, req, close, server)
-    guard.count_handler()
+    count_handler()
     if server then
         local l = server.listener
         l.requests = (l.requests or 0) + 1
     end
     local ok, status, headers, body = xpcall(handler, with_traceback, req)
-    close = close or (server ~= nil and server.closed)
+    if server and server.closed then close = true end
     local keep_10 = req.version == "HTTP/1.0"
     local head, rest, closing
     if ok then
@@ -180,7 +181,10 @@ local function answer(conn, o, handler, req, close, server)
                                      "internal server error\n", close,
                                      keep_10)
     end
-    if not send(conn, o, head, rest) then return false end
+    local wt = o.write_timeout
+    if not conn:write(head, wt) or (rest and not conn:write(rest, wt)) then
+        return false
+    end
     return not closing
 end
 
@@ -191,6 +195,7 @@ end
 -- an error status and close.
 local function serve_conn(conn, handler, o, server)
     local p = parser(o)
+    local parse, read = p.parse, conn.read
     local peer = conn:peer()
     local data, deadline
     while true do
@@ -198,7 +203,7 @@ local function serve_conn(conn, handler, o, server)
             while server.next do server = server.next end
             handler = server.handler
         end
-        local req, a, b = p:parse(data)
+        local req, a, b = parse(p, data)
         data = nil
         if req == "more" then
             local timeout = o.idle_timeout
@@ -209,7 +214,7 @@ local function serve_conn(conn, handler, o, server)
                 deadline = nil
             end
             local err
-            if timeout > 0 then data, err = conn:read(READ_SIZE, timeout)
+            if timeout > 0 then data, err = read(conn, READ_SIZE, timeout)
             else err = "timeout" end
             if not data then
                 if err == "timeout" and a then send_error(conn, o, 408) end

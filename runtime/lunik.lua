@@ -428,24 +428,26 @@ local function wait_io(id, deadline)
         -- is reused: a later deadline is only noted (due), and run_timers
         -- re-pushes it when its old time comes; one heap operation per
         -- timeout period instead of two per wait.
-        local at = deadline
         e = io_timers[co]
         if not e then
             e = { co = co, io = true }
             io_timers[co] = e
         end
-        e.due, e.armed = at, true
-        if e.pos and at < e.at then heap_remove(e) end
-        if not e.pos then heap_push(e, at) end
+        e.due, e.armed = deadline, true
+        local pos = e.pos
+        if pos and deadline < e.at then heap_remove(e); pos = nil end
+        if not pos then heap_push(e, deadline) end
     end
     local woke = co_yield(IO)
     nio = nio - 1
-    w = io_waiters[id]                  -- wake() may have taken co out
-    if w == co then
-        io_waiters[id] = nil
-    elseif type(w) == "table" then
-        w[co] = nil
-        if next(w) == nil then io_waiters[id] = nil end
+    w = io_waiters[id]                  -- wake() has taken co out when
+    if w ~= nil then                    -- it was the only waiter
+        if w == co then
+            io_waiters[id] = nil
+        elseif type(w) == "table" then
+            w[co] = nil
+            if next(w) == nil then io_waiters[id] = nil end
+        end
     end
     if e then e.armed = false end
     return woke == IO_EVENT

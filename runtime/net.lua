@@ -23,6 +23,7 @@ local start_handler, wait_io = sched.start, sched.wait_io
 local start_budget, guard = sched.start_budget, sched.guard
 local now = sched.now
 local setmetatable, type, error, tostring = setmetatable, type, error, tostring
+local mtype = math.type
 local xpcall, traceback = xpcall, debug.traceback
 local c_recv, c_recv_line, c_send = core.recv, core.recv_line, core.send
 local c_close, c_accept, c_state = core.close, core.accept, core.state
@@ -82,7 +83,8 @@ local function ensure_started()
     return true
 end
 
--- Check a timeout argument (seconds >= 0, or nil for none).
+-- Check a timeout argument (seconds >= 0, or nil for none). The hot
+-- paths call it only when `t ~= nil and not (mtype(t) and t >= 0)`.
 local function check_timeout(t, argn, name)
     if t ~= nil and (type(t) ~= "number" or t ~= t or t < 0) then
         error("bad argument #" .. argn .. " to '" .. name ..
@@ -139,19 +141,24 @@ end
 -- any have arrived (as recv(2)); n >= 1 (default 65536). nil, "closed"
 -- once the peer has closed its side and everything was read.
 function Conn:read(n, timeout)
-    if n == nil then n = DEFAULT_READ end
-    if math.type(n) ~= "integer" or n < 1 then
+    if n == nil then
+        n = DEFAULT_READ
+    elseif mtype(n) ~= "integer" or n < 1 then
         error("bad argument #1 to 'read' (byte count >= 1 expected)", 2)
     end
-    check_timeout(timeout, 2, "read")
-    if not self.box then return nil, "closed" end
+    if timeout ~= nil and not (mtype(timeout) and timeout >= 0) then
+        check_timeout(timeout, 2, "read")
+    end
+    local box = self.box
+    if not box then return nil, "closed" end
     local deadline
     while true do
-        local s, err = c_recv(self.box, n)
+        local s, err = c_recv(box, n)
         if s ~= "" then return s, err end
         deadline = wait_within(self.id, timeout, deadline)
         if not deadline then return nil, "timeout" end
-        if not self.box then return nil, "closed" end   -- closed meanwhile
+        box = self.box
+        if not box then return nil, "closed" end        -- closed meanwhile
     end
 end
 
@@ -190,18 +197,24 @@ function Conn:write(s, timeout)
                   type(s) .. ")", 2)
         end
     end
-    check_timeout(timeout, 2, "write")
-    if not self.box then return nil, "closed" end
-    local i, len, deadline = 1, #s, nil
-    while i <= len do
-        local k, err = c_send(self.box, s, i)
+    if timeout ~= nil and not (mtype(timeout) and timeout >= 0) then
+        check_timeout(timeout, 2, "write")
+    end
+    local box = self.box
+    if not box then return nil, "closed" end
+    local len = #s
+    if len == 0 then return true end
+    local k, err = c_send(box, s, 1)
+    if not k then return nil, err end
+    local i, deadline = 1 + k, nil
+    while i <= len do                       -- the send buffer was full
+        deadline = wait_within(self.id, timeout, deadline)
+        if not deadline then return nil, "timeout" end
+        box = self.box
+        if not box then return nil, "closed" end
+        k, err = c_send(box, s, i)
         if not k then return nil, err end
         i = i + k
-        if i <= len then
-            deadline = wait_within(self.id, timeout, deadline)
-            if not deadline then return nil, "timeout" end
-            if not self.box then return nil, "closed" end
-        end
     end
     return true
 end
