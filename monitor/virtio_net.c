@@ -21,8 +21,15 @@
  * (host/net.h: slirp or tap; neither is touched by another thread while
  * the VM runs). It sends what the driver makes available, fills receive
  * buffers as frames arrive, and sleeps in ppoll(2) on its eventfd
- * (QueueNotify) and the back end only after a round with nothing to do,
- * having asked the driver for a notification (avail_event) first.
+ * (QueueNotify) and the back end only after a round with nothing to do.
+ * Idle, it first keeps looking for NET_SPIN_NS, then naps in ppoll for
+ * NET_NAP_NS at a time, looking at the transmitq after each nap, without
+ * asking the driver for a notification; only after NET_NAP_UNTIL_NS
+ * idle does it ask for one (avail_event) and sleep until a notification
+ * or a frame comes. A notification is a trap on kvm_pvm (about 35 us of
+ * the vCPU's time); under wrk the naps took them from one per 33 HTTP
+ * requests to one per 1,750, for a transmitted frame at most NET_NAP_NS
+ * late while the back end has no traffic.
  *
  * Copies: a frame goes to the back end straight from guest memory when
  * it lies in one descriptor (lunik's driver always does that) and is
@@ -31,9 +38,9 @@
  */
 #define NET_QSIZE 256
 #define NET_HDR ((uint32_t)sizeof(struct virtio_net_hdr))
-#define NET_SPIN_NS 20000               /* keep looking this long before
-                                           sleeping: a busy driver then
-                                           needs no notification */
+#define NET_SPIN_NS 20000               /* ns idle: look without sleeping */
+#define NET_NAP_NS 50000                /* ns: one nap, then look again */
+#define NET_NAP_UNTIL_NS 500000         /* ns idle: then ask to be notified */
 
 static const char *const names[2] = { "virtio-net receiveq",
                                       "virtio-net transmitq" };
@@ -225,9 +232,11 @@ static int net_round(int *arm_busy, int arm)
     return work;
 }
 
-static void net_sleep(void)
+/* Sleep until a notification, a frame (tap), slirp's next timer or
+ * nap_ns (UINT64_MAX: none). */
+static void net_sleep(uint64_t nap_ns)
 {
-    uint64_t timeout = UINT64_MAX;
+    uint64_t timeout = nap_ns;
     struct timespec ts;
     int k, r;
 
@@ -259,13 +268,18 @@ static void *net_thread(void *arg)
             break;
         if (idle_since == 0)
             idle_since = host_clock_monotonic();
-        if (host_clock_monotonic() - idle_since < NET_SPIN_NS)
+        uint64_t idle = host_clock_monotonic() - idle_since;
+        if (idle < NET_SPIN_NS)
             continue;                   /* each round polls the back end */
+        if (idle < NET_NAP_UNTIL_NS) {
+            net_sleep(NET_NAP_NS);      /* no notification asked for yet */
+            continue;
+        }
         if (net_round(&busy, 1) > 0 || busy) {
             idle_since = 0;
             continue;
         }
-        net_sleep();
+        net_sleep(UINT64_MAX);
         idle_since = 0;
     }
     return NULL;
