@@ -193,15 +193,11 @@ static double guard_check_seconds(lua_State *L, int i)
     return s;
 }
 
-/* arm(co [, s [, interruptible]]): co's run may take s seconds (default:
- * the default budget) from now; with interruptible, Ctrl-C in the REPL
- * (plat_interrupt) stops it too. The run armed before (if any) is saved
- * for disarm(). */
-static int guard_arm(lua_State *L)
+/* Arm co's run: it may take s seconds from now; with intr, Ctrl-C in the
+ * REPL (plat_interrupt) stops it too. The run armed before (if any) is
+ * saved for disarm(). */
+static void guard_arm_run(lua_State *co, double s, int intr)
 {
-    lua_State *co = lua_tothread(L, 1);
-    double s = lua_isnoneornil(L, 2) ? default_s : guard_check_seconds(L, 2);
-
     if (nsaved < RT_GUARD_DEPTH) {
         saved[nsaved].deadline = deadline_ns;
         saved[nsaved].budget = budget_s;
@@ -214,18 +210,16 @@ static int guard_arm(lua_State *L)
     budget_s = s;
     expired = 0;
     interrupted = 0;
-    interruptible = lua_toboolean(L, 3);
+    interruptible = intr;
     running = co;
     deadline_ns = plat_clock_monotonic() + (uint64_t)(s * 1e9);
     plat_deadline(deadline_ns, guard_on_deadline);
-    return 0;
 }
 
 /* disarm(): the run has yielded or ended; the run it interrupted (if any)
  * is armed again. */
-static int guard_disarm(lua_State *L)
+static void guard_disarm_run(void)
 {
-    (void)L;
     expired = 0;
     interrupted = 0;
     rt_alloc_reserve(0);
@@ -240,7 +234,54 @@ static int guard_disarm(lua_State *L)
         deadline_ns = 0;
     }
     plat_deadline(deadline_ns, guard_on_deadline);
+}
+
+static int guard_disarm(lua_State *L)
+{
+    (void)L;
+    guard_disarm_run();
     return 0;
+}
+
+/* run(co, s, interruptible, ...) -> true, dead, values... | false, err:
+ * the scheduler's resume in one call: arm co's run for s seconds (nil:
+ * the default budget; interruptible: Ctrl-C in the REPL stops it too),
+ * resume co with the other arguments as coroutine.resume does (its
+ * yielded or returned values follow; dead: it returned), then disarm().
+ * A run that failed stays armed, so that count_error() and expired() can
+ * tell how it ended; the caller disarms it. */
+static int guard_run(lua_State *L)
+{
+    lua_State *co = lua_tothread(L, 1), *prev = running;
+    double s;
+    int nargs, nres, st;
+
+    luaL_argexpected(L, co != NULL, 1, "coroutine");
+    s = lua_isnoneornil(L, 2) ? default_s : guard_check_seconds(L, 2);
+    if (lua_gettop(L) < 3)
+        lua_settop(L, 3);
+    nargs = lua_gettop(L) - 3;
+    luaL_checkstack(co, nargs, "too many arguments to resume");
+    guard_arm_run(co, s, lua_toboolean(L, 3));
+    lua_xmove(L, co, nargs);
+    st = lua_resume(co, L, nargs, &nres);
+    running = prev;
+    if (expired && deadline_ns != 0)
+        lua_sethook(L, guard_hook, LUA_MASKCOUNT, 1);
+    if (st != LUA_OK && st != LUA_YIELD) {
+        lua_pushboolean(L, 0);
+        lua_xmove(co, L, 1);            /* the error */
+        return 2;
+    }
+    guard_disarm_run();
+    lua_pushboolean(L, 1);
+    lua_pushboolean(L, st == LUA_OK);
+    if (!lua_checkstack(L, nres + 1)) {
+        lua_pop(co, nres);
+        return 2;
+    }
+    lua_xmove(co, L, nres);
+    return 2 + nres;
 }
 
 /* expired() -> boolean, message: did the armed run overstay its budget? */
@@ -331,8 +372,8 @@ static int guard_stats(lua_State *L)
 int rt_guard_open(lua_State *L)
 {
     static const luaL_Reg fns[] = {
-        { "arm", guard_arm },
         { "disarm", guard_disarm },
+        { "run", guard_run },
         { "expired", guard_expired },
         { "grace", guard_grace },
         { "set_default", guard_set_default },

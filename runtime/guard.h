@@ -27,8 +27,9 @@ void rt_guard_install(lua_State *L);
 
 /*
  * rt_guard_open: push the table of the guard's private Lua calls (for
- * lunik.lua): arm(co, s, interruptible), disarm(), expired() -> boolean, grace(s),
- * set_default(s), default() -> s, stats() -> table, counters for the
+ * lunik.lua): run(co, s, interruptible, ...), disarm(), expired() ->
+ * boolean, grace(s), set_default(s), default() -> s, stats() -> table,
+ * counters for the
  * scheduler (count_handler(), count_error(kind)). Documented in guard.c.
  */
 int rt_guard_open(lua_State *L);

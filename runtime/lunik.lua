@@ -37,7 +37,7 @@ local floor, find, sub = math.floor, string.find, string.sub
 local now, wait, read_console_bytes = core.now, core.wait, core.read
 local errwrite = core.errwrite
 local guard = core.guard
-local arm, disarm = guard.arm, guard.disarm
+local disarm, guard_run = guard.disarm, guard.run
 if core.budget > 0 then guard.set_default(core.budget) end
 
 local lunik = {}
@@ -167,16 +167,14 @@ end
 -- within its budget (guard.c). A handler may resume another (closing a
 -- connection wakes its waiters): the outer run's deadline comes back.
 local function resume(co, ...)
-    arm(co, budgets[co], interruptible[co])
-    local ok, what = co_resume(co, ...)
+    local ok, dead, what = guard_run(co, budgets[co], interruptible[co], ...)
     if not ok then              -- still armed: fail() asks how it ended
-        fail(co, what)
+        fail(co, dead)          -- (dead: the error)
         local e = io_timers[co]
         if e and e.pos then heap_remove(e) end
         return disarm()
     end
-    disarm()
-    if co_status(co) == "dead" then
+    if dead then
         console_done(co)
         kinds[co] = nil
         local e = io_timers[co]
