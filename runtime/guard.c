@@ -269,6 +269,8 @@ static int guard_run(lua_State *L)
     if (expired && deadline_ns != 0)
         lua_sethook(L, guard_hook, LUA_MASKCOUNT, 1);
     if (st != LUA_OK && st != LUA_YIELD) {
+        if (st == LUA_ERRMEM)           /* room to report it (count_error) */
+            rt_alloc_reserve(1);
         lua_pushboolean(L, 0);
         lua_xmove(co, L, 1);            /* the error */
         return 2;
