@@ -25,7 +25,8 @@
  * Unix socket: lunik attach, lunik reload), all mode 0600. A program run
  * without -d has its socket too, named by its pid: pid-PID.sock. A state
  * file whose pid is gone is stale and removed by whoever sees it; so is a
- * socket nobody listens on.
+ * socket nobody listens on, and `lunik ps` removes the pid-PID.sock of a
+ * program that was killed before it could (SIGKILL).
  */
 
 static char state_dir[512];
@@ -362,6 +363,14 @@ int cli_cmd_ps(int argc, char **argv)
                         strerror(errno));
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name);
+        long pid;
+        char tail;
+        if (sscanf(e->d_name, "pid-%ld.soc%c", &pid, &tail) == 2 &&
+            tail == 'k' && pid > 0 && kill((pid_t)pid, 0) != 0 &&
+            errno == ESRCH) {           /* a killed program's: stale */
+            unlinkat(dirfd(d), e->d_name, 0);
+            continue;
+        }
         if (len <= 6 || strcmp(e->d_name + len - 6, ".state") != 0)
             continue;
         char name[80];

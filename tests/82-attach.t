@@ -192,6 +192,16 @@ EOF2
     stop_bg plain
     is "$(ls "$XDG_RUNTIME_DIR/lunik/" | grep -c '^pid-')" 0 \
         "... and its socket is gone when it ends on $t"
+    # Killed (SIGKILL), it cannot remove its socket: lunik ps does.
+    start_bg plain "$LUNIK" run "$scratch/plain.lua" --target "$t"
+    wait_output plain "^up" 60
+    sock=$(ls "$XDG_RUNTIME_DIR/lunik/" | grep -E '^pid-[0-9]+\.sock$' | head -n 1)
+    pid=${sock#pid-}; pid=${pid%.sock}
+    kill -KILL "$pid" 2>/dev/null
+    wait_bg plain 10
+    "$LUNIK" ps >/dev/null
+    is "$(ls "$XDG_RUNTIME_DIR/lunik/" | grep -c '^pid-')" 0 \
+        "lunik ps removes the socket of a killed program on $t"
 
     timeout 30 "$LUNIK" stop "$name" >/dev/null
 done
