@@ -81,6 +81,19 @@ static size_t hr_decimal(char *tmp, lua_Integer v)
     return k;
 }
 
+/* 1 when s[0..n) is one or more decimal digits. s need not end in NUL
+ * (hr_value_text writes numbers to a buffer without one). */
+static int hr_digits(const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    }
+    return 1;
+}
+
 /* The value at idx as field text, pushing nothing where it can: a string
  * as is, an integer (or an integral float) in decimal written to tmp,
  * another number as tostring does (pushed: *pushed = 1, the caller pops
@@ -194,7 +207,7 @@ static const char *hr_fields(lua_State *L, struct hr *r, char *problem,
                 r->close = r->close || http_list_has(v, vlen, "close");
                 break;
             case HR_LENGTH:
-                if (!r->out && vlen > 0 && strspn(v, "0123456789") == vlen) {
+                if (!r->out && hr_digits(v, vlen)) {
                     lua_pushlstring(L, v, vlen);
                     lua_replace(L, 7);
                     r->head_length = 1;
