@@ -164,8 +164,10 @@ end
 
 -- conn:read_line([timeout [, max]]) -> line | nil, err [, partial]: the
 -- next line without its "\n" (and a "\r" just before it). err: "timeout";
--- "too long" when max bytes (default 65536) hold no "\n"; "closed" at the
--- end of the stream, with the unterminated rest as partial (maybe "").
+-- "too long" when max bytes (default 65536) hold no "\n", or when the
+-- receive window (64 KiB) fills without one (the peer could send no
+-- more); "closed" at the end of the stream, with the unterminated rest as
+-- partial (maybe "").
 function Conn:read_line(timeout, max)
     check_timeout(timeout, 1, "read_line")
     if max == nil then max = DEFAULT_LINE_MAX end

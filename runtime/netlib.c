@@ -559,8 +559,9 @@ static int nl_recv(lua_State *L)
 /*
  * recv_line(conn, max) -> line | false (no full line yet) | nil, err,
  * partial: the next line without "\n" (and a "\r" before it); err is
- * "too long" when max bytes arrive without "\n", or the end of stream
- * (then partial holds what remained, possibly "").
+ * "too long" when max bytes arrive without "\n", or the receive window
+ * (64 KiB, lwipopts.h) fills without one, or the end of stream (then
+ * partial holds what remained, possibly "").
  */
 static int nl_recv_line(lua_State *L)
 {
@@ -569,7 +570,10 @@ static int nl_recv_line(lua_State *L)
     size_t have = nl_rx_len(ep);
     u16_t at = have ? pbuf_memfind(ep->rx, "\n", 1, 0) : 0xffff;
     if (have == 0 || at == 0xffff) {
-        if (have >= (size_t)max) {
+        /* A receive window used up without "\n" is too long as well:
+         * the peer can send no more until something is read. */
+        if (have >= (size_t)max ||
+            (ep->pcb.tcp && ep->pcb.tcp->rcv_ann_wnd == 0)) {
             luaL_pushfail(L);
             lua_pushliteral(L, "too long");
             return 2;

@@ -235,6 +235,10 @@ for t in $(targets); do
     got=$({ printf 'long\n%s' xxxxxxxxxxxxxxxx; sleep 1; } |
         timeout 10 socat -t5 - "TCP:127.0.0.1:$port")
     is "$got" "3=nil,too long" "read_line over max is 'too long' on $t"
+    got=$({ printf 'huge\n'; head -c 70000 /dev/zero | tr '\0' x; sleep 1; } |
+        timeout 10 socat -t5 - "TCP:127.0.0.1:$port")
+    is "$got" "5=nil,too long" \
+        "read_line on a line longer than the receive window is 'too long' on $t"
     got=$(printf 'eof\ntail' | timeout 10 socat -t5 - "TCP:127.0.0.1:$port")
     is "$got" "4=nil,closed,tail" \
         "read_line at end of stream gives 'closed' and the rest on $t"

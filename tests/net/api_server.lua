@@ -12,6 +12,9 @@
 --             part read before the timeout is kept)
 --   long      conn:read_line(10, 8) on more than 8 bytes without "\n":
 --             "3=nil,too long"
+--   huge      conn:read_line(10) (the default max) on a line longer than
+--             the receive window (64 KiB): "5=nil,too long", not a wait
+--             for bytes the window no longer lets the peer send
 --   eof       conn:read_line(10) on "tail" then end of stream:
 --             "4=nil,closed,tail"
 --   flood     write 10 MiB ("0123456789abcde\n" repeated) in 64 KiB
@@ -66,6 +69,10 @@ local modes = {
     long = function(conn)
         local l, err = conn:read_line(10, 8)
         conn:write("3=" .. show(l) .. "," .. show(err) .. "\n")
+    end,
+    huge = function(conn)
+        local l, err = conn:read_line(10)
+        conn:write("5=" .. show(l) .. "," .. show(err) .. "\n")
     end,
     eof = function(conn)
         local l, err, partial = conn:read_line(10)
