@@ -67,20 +67,20 @@ static void coalesce(struct mon_vm *vm)
 }
 
 void mon_devices_attach(struct mon_vm *vm, unsigned slot,
-                        struct mon_virtio_dev *d, int notify_fd)
+                        struct mon_virtio_dev *d, struct mon_devthread *t)
 {
     d->notify_gpa = (uint64_t)LUNIK_VIRTIO_MMIO_ADDR(slot) +
                     VIRTIO_MMIO_QUEUE_NOTIFY;
-    d->notify_fd = notify_fd;
+    d->thread = t;
     vm->devices[slot] = d;
 }
 
 void mon_devices_ioeventfd(struct mon_virtio_dev *d)
 {
     struct kvm_ioeventfd e = { .addr = d->notify_gpa, .len = 4,
-                               .fd = d->notify_fd };
+                               .fd = d->thread->kick_fd };
 
-    if (d->ioeventfd || d->notify_fd < 0)
+    if (d->ioeventfd)
         return;
     if (ioctl(d->vm->vm_fd, KVM_IOEVENTFD, &e) == 0)
         d->ioeventfd = 1;

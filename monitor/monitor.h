@@ -220,17 +220,17 @@ void mon_net_stop(struct mon_vm *vm);
 
 /*
  * mon_devices_attach: put device d in virtio-mmio slot `slot` (hypercall.h
- * LUNIK_VIRTIO_SLOT_*), its thread waiting on the eventfd notify_fd for
- * the driver's notifications (-1: none; then every QueueNotify write is an
- * exit that calls d's notify op).
+ * LUNIK_VIRTIO_SLOT_*), served by thread t (started), which the driver's
+ * notifications wake.
  */
 struct mon_virtio_dev;
+struct mon_devthread;
 void mon_devices_attach(struct mon_vm *vm, unsigned slot,
-                        struct mon_virtio_dev *d, int notify_fd);
+                        struct mon_virtio_dev *d, struct mon_devthread *t);
 
 /*
  * mon_devices_ioeventfd: once d is live (DRIVER_OK), let KVM turn its
- * QueueNotify writes into writes of d's notify_fd without leaving
+ * QueueNotify writes into kicks of d's thread's eventfd without leaving
  * KVM_RUN (KVM API 4.59, KVM_IOEVENTFD; any 4-byte value), so a
  * notification costs no exit to the monitor. Before DRIVER_OK the writes
  * still exit, so the run loop replays the batched register writes first.

@@ -45,14 +45,8 @@ static void con_config(struct mon_virtio_dev *d, uint64_t off, void *data,
     memset(data, 0, len);               /* no F_SIZE, F_MULTIPORT, F_EMERG */
 }
 
-static void con_notify(struct mon_virtio_dev *d, unsigned queue)
-{
-    (void)d;
-    (void)queue;
-    mon_devthread_kick(&con.t);
-}
 
-static const struct mon_virtio_ops con_ops = { con_config, con_notify };
+static const struct mon_virtio_ops con_ops = { con_config };
 
 /* Write every available buffer of console k's transmitq to stdout or
  * stderr; returns the number of buffers served. */
@@ -197,9 +191,9 @@ int mon_console_start(struct mon_vm *vm)
     r = mon_devthread_start(&con.t, con_thread, "console device");
     if (r == 0) {
         mon_devices_attach(vm, LUNIK_VIRTIO_SLOT_CONSOLE, &con.dev[0],
-                           con.t.kick_fd);
+                           &con.t);
         mon_devices_attach(vm, LUNIK_VIRTIO_SLOT_STDERR, &con.dev[1],
-                           con.t.kick_fd);
+                           &con.t);
     }
     return r;
 }

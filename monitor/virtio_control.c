@@ -48,14 +48,8 @@ static void cc_config(struct mon_virtio_dev *d, uint64_t off, void *data,
     memset(data, 0, len);               /* no F_SIZE, F_MULTIPORT, F_EMERG */
 }
 
-static void cc_notify(struct mon_virtio_dev *d, unsigned queue)
-{
-    (void)d;
-    (void)queue;
-    mon_devthread_kick(&cc.t);
-}
 
-static const struct mon_virtio_ops cc_ops = { cc_config, cc_notify };
+static const struct mon_virtio_ops cc_ops = { cc_config };
 
 /* Relay every available transmit buffer to the client; the number
  * served. */
@@ -192,7 +186,7 @@ int mon_control_start(struct mon_vm *vm, int listen_fd)
                     cc.q, 2, CTL_QSIZE, names, &cc_ops, NULL);
     if (mon_devthread_start(&cc.t, cc_thread, "control channel") != 0)
         return LUNIK_EXIT_OSERR;
-    mon_devices_attach(vm, LUNIK_VIRTIO_SLOT_CONTROL, &cc.dev, cc.t.kick_fd);
+    mon_devices_attach(vm, LUNIK_VIRTIO_SLOT_CONTROL, &cc.dev, &cc.t);
     return 0;
 }
 

@@ -22,7 +22,6 @@ void mon_virtio_init(struct mon_virtio_dev *d, struct mon_vm *vm,
     d->ops = ops;
     d->priv = priv;
     d->vm = vm;
-    d->notify_fd = -1;
     pthread_mutex_init(&d->lock, NULL);
     for (unsigned i = 0; i < nqueues; i++) {
         memset(&queues[i], 0, sizeof queues[i]);
@@ -90,7 +89,7 @@ static void start(struct mon_virtio_dev *d)
     d->generation++;
     __atomic_store_n(&d->started, 1, __ATOMIC_RELEASE);
     mon_devices_ioeventfd(d);
-    d->ops->notify(d, 0);               /* let the thread look */
+    mon_devthread_kick(d->thread);      /* let the thread look */
 }
 
 static void write_status(struct mon_virtio_dev *d, uint32_t v)
@@ -178,7 +177,7 @@ static void write_reg(struct mon_virtio_dev *d, uint64_t off, uint32_t v)
         break;
     case VIRTIO_MMIO_QUEUE_NOTIFY:
         if (v < d->nqueues && mon_virtio_started(d))
-            d->ops->notify(d, v);
+            mon_devthread_kick(d->thread);
         break;
     case VIRTIO_MMIO_INTERRUPT_ACK:
         __atomic_fetch_and(&d->interrupt_status, ~v, __ATOMIC_RELAXED);

@@ -5,21 +5,20 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "devthread.h"
 #include "monitor.h"
 #include "virtq.h"
 
 struct mon_virtio_dev;
 
-/* What a device does when the transport tells it (all on the vCPU
- * thread, with the device's lock held except for notify). */
+/* What a device does when the transport tells it (on the vCPU thread,
+ * with the device's lock held). A QueueNotify write (virtio 1.2
+ * §4.2.3.3) needs no op: the transport wakes the device's thread. */
 struct mon_virtio_ops {
     /* Copy len bytes of configuration space at off to data (zeros past
      * its end). */
     void (*config_read)(struct mon_virtio_dev *d, uint64_t off, void *data,
                         unsigned len);
-    /* The driver wrote QueueNotify (virtio 1.2 §4.2.3.3): wake the
-     * device's thread. */
-    void (*notify)(struct mon_virtio_dev *d, unsigned queue);
 };
 
 /*
@@ -46,8 +45,8 @@ struct mon_virtio_dev {
     void *priv;                         /* the device's own state */
     struct mon_vm *vm;
     uint64_t notify_gpa;                /* its QueueNotify register's GPA */
-    int notify_fd;                      /* the thread's eventfd, or -1 */
-    int ioeventfd;                      /* QueueNotify writes go to notify_fd
+    struct mon_devthread *thread;       /* serves its queues (attach) */
+    int ioeventfd;                      /* QueueNotify writes kick thread
                                            in KVM, without an exit */
     pthread_mutex_t lock;
 };

@@ -70,14 +70,8 @@ static void net_config(struct mon_virtio_dev *d, uint64_t off, void *data,
                len < sizeof c - off ? len : sizeof c - off);
 }
 
-static void net_notify(struct mon_virtio_dev *d, unsigned queue)
-{
-    (void)d;
-    (void)queue;
-    mon_devthread_kick(&net.t);
-}
 
-static const struct mon_virtio_ops net_ops = { net_config, net_notify };
+static const struct mon_virtio_ops net_ops = { net_config };
 
 /* Copy n bytes from the chain's readable segments, after skip bytes. */
 static size_t gather(const struct mon_virtq_chain *c, uint64_t skip,
@@ -298,7 +292,7 @@ int mon_net_start(struct mon_vm *vm)
                     net.q, 2, NET_QSIZE, names, &net_ops, NULL);
     if (mon_devthread_start(&net.t, net_thread, "network device") != 0)
         return LUNIK_EXIT_OSERR;
-    mon_devices_attach(vm, LUNIK_VIRTIO_SLOT_NET, &net.dev, net.t.kick_fd);
+    mon_devices_attach(vm, LUNIK_VIRTIO_SLOT_NET, &net.dev, &net.t);
     return 0;
 }
 
