@@ -27,7 +27,7 @@
 
 local core = ...
 
-local co_create, co_resume = coroutine.create, coroutine.resume
+local co_create = coroutine.create
 local co_running, co_status = coroutine.running, coroutine.status
 local co_yield = coroutine.yield
 local traceback = debug.traceback
