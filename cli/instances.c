@@ -363,12 +363,11 @@ int cli_cmd_ps(int argc, char **argv)
                         strerror(errno));
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name);
-        long pid;
-        char tail;
-        if (sscanf(e->d_name, "pid-%ld.soc%c", &pid, &tail) == 2 &&
-            tail == 'k' && pid > 0 && kill((pid_t)pid, 0) != 0 &&
-            errno == ESRCH) {           /* a killed program's: stale */
-            unlinkat(dirfd(d), e->d_name, 0);
+        char *end = NULL;
+        long pid = strncmp(e->d_name, "pid-", 4) == 0 ?
+                   strtol(e->d_name + 4, &end, 10) : 0;
+        if (pid > 0 && strcmp(end, ".sock") == 0 && !inst_alive(pid)) {
+            unlinkat(dirfd(d), e->d_name, 0);   /* a killed program's */
             continue;
         }
         if (len <= 6 || strcmp(e->d_name + len - 6, ".state") != 0)
