@@ -18,7 +18,7 @@
 -- lua5.4 (the unit tests) passes it too, from build/tests/lunik_httpcore.so.
 
 local core, guard = ...
-local parser, render = core.parser, core.render
+local parser, render, reply = core.parser, core.render, core.reply
 -- guard (runtime/guard.c, from lunik.lua): budget stops and counters; a
 -- plain lua5.4 (the unit tests) has none.
 guard = guard or { expired = function() return false end,
@@ -139,9 +139,50 @@ local function with_traceback(e)
     return traceback(message(e), 2)
 end
 
+-- lunik.net's private hooks (net._stream, net._wait_io), fetched on the
+-- first connection that can use them: inside lunik (core.reply) only.
+local stream_of, wait_io
+
+-- The box and event id of conn when it is a lunik.net connection whose
+-- bytes the parser and reply() can move in C; nil otherwise (a scripted
+-- conn in the unit tests, or any other object with conn's methods).
+local function fast_stream(conn)
+    if not reply then return nil end
+    if not stream_of then
+        local net = require("lunik.net")
+        stream_of, wait_io = net._stream, net._wait_io
+    end
+    return stream_of(conn)
+end
+
+-- Write a response: through reply() to box (a lunik.net connection's,
+-- or nil: render() and conn:write). -> true, close (written; close: the
+-- connection must close after it) | false (the connection failed) | nil,
+-- problem (bad values from the handler; nothing was written).
+local function respond(conn, o, box, method, status, headers, body, close,
+                       keep_10)
+    local wt = o.write_timeout
+    if box then
+        local sent, closing, rest = reply(box, method, status, headers, body,
+                                          close, keep_10)
+        if sent == nil then return nil, closing end
+        if not sent and not (rest and conn:write(rest, wt)) then
+            return false
+        end
+        return true, closing
+    end
+    local head, rest, closing = render(method, status, headers, body, close,
+                                       keep_10)
+    if not head then return nil, rest end       -- rest: what is wrong
+    if not conn:write(head, wt) or (rest and not conn:write(rest, wt)) then
+        return false
+    end
+    return true, closing
+end
+
 -- Run handler(req) and send its response; close: the connection must
 -- close after it. -> true: read the next request | false.
-local function answer(conn, o, handler, req, close, server)
+local function answer(conn, o, box, handler, req, close, server)
     count_handler()
     if server then
         local l = server.listener
@@ -149,14 +190,13 @@ local function answer(conn, o, handler, req, close, server)
     end
     local ok, status, headers, body = xpcall(handler, with_traceback, req)
     if server and server.closed then close = true end
-    local keep_10 = req.version == "HTTP/1.0"
-    local head, rest, closing
+    local method, keep_10 = req.method, req.version == "HTTP/1.0"
+    local sent, closing
     if ok then
-        head, rest, closing = render(req.method, status, headers, body, close,
-                                     keep_10)
-        if not head then                    -- rest: what is wrong
-            io.stderr:write("lunik: http handler: ", rest, "; sent 500\n")
-        end
+        sent, closing = respond(conn, o, box, method, status, headers, body,
+                                close, keep_10)
+        if sent ~= nil then return sent and not closing end
+        io.stderr:write("lunik: http handler: ", closing, "; sent 500\n")
     else
         local why = guard.count_error(status)
         if why == "budget" then             -- stopped: 503, then close
@@ -171,57 +211,68 @@ local function answer(conn, o, handler, req, close, server)
         end
         io.stderr:write("lunik: error in http handler: ", status, "\n")
         if why == "memory" then             -- the heap is full: 503
-            head, rest, closing = render(req.method, 503, TEXT_PLAIN,
-                                         "service unavailable\n", close,
-                                         keep_10)
+            sent, closing = respond(conn, o, box, method, 503, TEXT_PLAIN,
+                                    "service unavailable\n", close, keep_10)
+            return sent and not closing
         end
     end
-    if not head then
-        head, rest, closing = render(req.method, 500, TEXT_PLAIN,
-                                     "internal server error\n", close,
-                                     keep_10)
-    end
-    local wt = o.write_timeout
-    if not conn:write(head, wt) or (rest and not conn:write(rest, wt)) then
-        return false
-    end
-    return not closing
+    sent, closing = respond(conn, o, box, method, 500, TEXT_PLAIN,
+                            "internal server error\n", close, keep_10)
+    return sent and not closing
 end
 
 -- Serve HTTP/1.x requests on conn until it closes or must close. The
 -- parser says what to do next (httpparse.c, parser:parse): read more
 -- (within idle_timeout between requests, read_timeout from a request's
 -- first byte to its end), send 100 Continue, answer a request, or answer
--- an error status and close.
+-- an error status and close. On a lunik.net connection the parser reads
+-- the bytes itself (parser:next) and reply() writes the responses.
 local function serve_conn(conn, handler, o, server)
     local p = parser(o)
-    local parse, read = p.parse, conn.read
+    local box, id = fast_stream(conn)
+    local parse, pull, read = p.parse, p.next, conn.read
     local peer = conn:peer()
-    local data, deadline
+    local data, deadline, idle
     while true do
         if server then                  -- after a reload: the new code's
             while server.next do server = server.next end
             handler = server.handler
         end
-        local req, a, b = parse(p, data)
-        data = nil
+        local req, a, b
+        if box then
+            req, a, b = pull(p, box)
+        else
+            req, a, b = parse(p, data)
+            data = nil
+        end
         if req == "more" then
-            local timeout = o.idle_timeout
+            -- A request's read_timeout runs from when parse() first finds
+            -- it part-read: at most one parse after its first byte came;
+            -- idle_timeout from when the connection has nothing to do.
             if a then                       -- a request is part-read
                 deadline = deadline or now() + o.read_timeout
-                timeout = deadline - now()
             else
                 deadline = nil
             end
             local err
-            if timeout > 0 then data, err = read(conn, READ_SIZE, timeout)
-            else err = "timeout" end
-            if not data then
+            if box then                     -- b: the input has ended
+                local due = deadline
+                if not a then
+                    idle = idle or now() + o.idle_timeout
+                    due = idle
+                end
+                if b or not wait_io(id, due) then err = b or "timeout" end
+                box = conn.box              -- closed meanwhile: nil
+                if not box then err = err or "closed" end
+            else
+                local timeout = a and deadline - now() or o.idle_timeout
+                if timeout > 0 then data, err = read(conn, READ_SIZE, timeout)
+                else err = "timeout" end
+            end
+            if err then
                 if err == "timeout" and a then send_error(conn, o, 408) end
                 break
             end
-            -- A request's read_timeout runs from when parse() first finds
-            -- it part-read: at most one parse after its first byte came.
         elseif req == "continue" then
             if not conn:write("HTTP/1.1 100 Continue\r\n\r\n",
                               o.write_timeout) then
@@ -229,8 +280,10 @@ local function serve_conn(conn, handler, o, server)
             end
         elseif req then
             req.peer = peer
-            deadline = nil
-            if not answer(conn, o, handler, req, a, server) then break end
+            deadline, idle = nil, nil
+            if not answer(conn, o, box, handler, req, a, server) then
+                break
+            end
         else                                -- nil, status, pending
             if send_error(conn, o, a) and b then linger(conn, o) end
             break

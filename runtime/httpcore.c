@@ -1,23 +1,26 @@
-/* httpcore.c: opens the C half of lunik.http (parser and render) as one table for runtime/http.lua. */
+/* httpcore.c: opens the C half of lunik.http (parser, render, reply) as one table for runtime/http.lua. */
 #include "lauxlib.h"
 #include "lua.h"
 
 #include "httpcore.h"
 
-int lunik_open_httpcore(lua_State *L)
+int lunik_open_httpcore(lua_State *L, const struct lunik_net_stream *io)
 {
-    static const luaL_Reg fns[] = {
-        { "parser", lunik_http_parser },
-        { "render", lunik_http_render },
-        { NULL, NULL },
-    };
-    luaL_newlib(L, fns);
+    lua_createtable(L, 0, 3);
+    lunik_http_push_parser(L, io);
+    lua_setfield(L, -2, "parser");
+    lua_pushcfunction(L, lunik_http_render);
+    lua_setfield(L, -2, "render");
+    if (io) {
+        lunik_http_push_reply(L, io);
+        lua_setfield(L, -2, "reply");
+    }
     return 1;
 }
 
 /* The same table as a module a stand-alone lua5.4 can require (the unit
- * tests load build/tests/lunik_httpcore.so). */
+ * tests load build/tests/lunik_httpcore.so); it has no reply. */
 int luaopen_lunik_httpcore(lua_State *L)
 {
-    return lunik_open_httpcore(L);
+    return lunik_open_httpcore(L, NULL);
 }

@@ -81,13 +81,17 @@ static inline int http_list_has(const char *s, size_t n, const char *tok)
     return 0;
 }
 
+struct lunik_net_stream;
+
 /*
- * lunik_http_parser(opts) -> parser: a new request parser for one
- * connection (httpparse.c); opts holds max_line, max_header_bytes,
- * max_headers and max_body (integers >= 1; missing ones get http.serve's
- * defaults). parser:parse([data]) is documented in httpparse.c.
+ * lunik_http_push_parser(L, io): push parser(opts) -> parser, which makes
+ * a request parser for one connection (httpparse.c); opts holds
+ * max_line, max_header_bytes, max_headers and max_body (integers >= 1;
+ * missing ones get http.serve's defaults). parser:parse([data]) and, with
+ * io (lunik.net's streams; NULL in the stand-alone module),
+ * parser:next(box) are documented in httpparse.c.
  */
-int lunik_http_parser(lua_State *L);
+void lunik_http_push_parser(lua_State *L, const struct lunik_net_stream *io);
 
 /*
  * lunik_http_render(method, status, headers, body, close, keep_10)
@@ -97,10 +101,17 @@ int lunik_http_parser(lua_State *L);
 int lunik_http_render(lua_State *L);
 
 /*
- * lunik_open_httpcore: push the table { parser = ..., render = ... } that
- * runtime/http.lua takes as its argument. Raises a Lua memory error like
- * any lua_* call.
+ * lunik_http_push_reply(L, io): push reply(box, ...), render()'s response
+ * written to a lunik.net connection through io (httprender.c).
  */
-int lunik_open_httpcore(lua_State *L);
+void lunik_http_push_reply(lua_State *L, const struct lunik_net_stream *io);
+
+/*
+ * lunik_open_httpcore(L, io): push the table { parser, render [, reply] }
+ * that runtime/http.lua takes as its argument; reply (and parser's next
+ * method) only with io, lunik.net's streams (netlib.h). Raises a Lua
+ * memory error like any lua_* call.
+ */
+int lunik_open_httpcore(lua_State *L, const struct lunik_net_stream *io);
 
 #endif

@@ -8,6 +8,7 @@
 #include "lua.h"
 
 #include "httpcore.h"
+#include "netlib.h"
 #include "udata.h"
 
 /*
@@ -75,11 +76,9 @@ static const llhttp_settings_t *hp_settings(void);
 
 /* ------------------------------------------------------------- buffers */
 
-/* Append n bytes to b if its length stays within max. -> 0 | -1. */
-static int buf_add(struct hp_buf *b, const char *s, size_t n, size_t max)
+/* Make room for n more bytes after b's length. -> 0 | -1. */
+static int buf_room(struct hp_buf *b, size_t n)
 {
-    if (n > max || b->len > max - n)
-        return -1;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
         while (cap < b->len + n)
@@ -90,6 +89,14 @@ static int buf_add(struct hp_buf *b, const char *s, size_t n, size_t max)
         b->p = p;
         b->cap = cap;
     }
+    return 0;
+}
+
+/* Append n bytes to b if its length stays within max. -> 0 | -1. */
+static int buf_add(struct hp_buf *b, const char *s, size_t n, size_t max)
+{
+    if (n > max || b->len > max - n || buf_room(b, n) != 0)
+        return -1;
     memcpy(b->p + b->len, s, n);
     b->len += n;
     return 0;
@@ -571,15 +578,22 @@ static int hp_error_status(struct hp *h, llhttp_errno_t e)
     return 400;
 }
 
-/* Append data to the input, dropping what llhttp has consumed. */
-static void hp_push(lua_State *L, struct hp *h, const char *s, size_t n)
+/* Make room for n more input bytes, dropping what llhttp has consumed.
+ * -> 0 | -1 (no memory). */
+static int hp_reserve(struct hp *h, size_t n)
 {
     if (h->in_off > 0) {
         memmove(h->in.p, h->in.p + h->in_off, h->in.len - h->in_off);
         h->in.len -= h->in_off;
         h->in_off = 0;
     }
-    if (buf_add(&h->in, s, n, SIZE_MAX) != 0)
+    return buf_room(&h->in, n);
+}
+
+/* Append data to the input. */
+static void hp_push(lua_State *L, struct hp *h, const char *s, size_t n)
+{
+    if (hp_reserve(h, n) != 0 || buf_add(&h->in, s, n, SIZE_MAX) != 0)
         luaL_error(L, "not enough memory");
 }
 
@@ -599,6 +613,8 @@ static struct hp *hp_check(lua_State *L)
 {
     return rt_checkudata(L, 1, hp_mt, "lunik.http.parser");
 }
+
+static int hp_run(lua_State *L, struct hp *h);
 
 /* Push the results for a failed request: nil, status, pending. */
 static int hp_failed(lua_State *L, struct hp *h)
@@ -630,6 +646,7 @@ static int hp_parse(lua_State *L)
     struct hp *h = hp_check(L);
     size_t n = 0;
     const char *data = luaL_optlstring(L, 2, NULL, &n);
+    int r;
 
     if (h->busy && !h->status)
         h->status = 500;                    /* a callback raised an error */
@@ -638,6 +655,65 @@ static int hp_parse(lua_State *L)
     if (data && n > 0)
         hp_push(L, h, data, n);
     lua_settop(L, 2);
+    if ((r = hp_run(L, h)) >= 0)
+        return r;
+    lua_pushliteral(L, "more");
+    lua_pushboolean(L, h->in_request);
+    return 2;
+}
+
+/* Bytes parser:next reads from the connection at a time. */
+#define HP_READ_SIZE 16384
+
+/*
+ * parser:next(box) -> what parse() returns, parsing first what is
+ * buffered and then what has arrived on the lunik.net connection in box
+ * (read straight into the parser: no string per read); "more" comes as
+ * "more", started, err, with err set ("closed", "reset", ...) when the
+ * connection's input has ended and nothing more will come. Only inside
+ * lunik (the runtime opens httpcore with lunik.net's streams).
+ */
+static int hp_next(lua_State *L)
+{
+    struct hp *h = hp_check(L);
+    const struct lunik_net_stream *io =
+        lua_touserdata(L, lua_upvalueindex(1));
+    const char *err = NULL;
+
+    if (h->busy && !h->status)
+        h->status = 500;
+    if (h->status)
+        return hp_failed(L, h);
+    lua_settop(L, 2);
+    for (;;) {
+        size_t got;
+        int r;
+        if (h->in_off < h->in.len && (r = hp_run(L, h)) >= 0)
+            return r;
+        lua_settop(L, 2);
+        if (h->in_off == h->in.len)
+            h->in.len = h->in_off = 0;      /* all consumed: start over */
+        if (hp_reserve(h, HP_READ_SIZE) != 0)
+            return luaL_error(L, "not enough memory");
+        got = io->read(L, 2, h->in.p + h->in.len, HP_READ_SIZE, &err);
+        if (got == 0)
+            break;
+        h->in.len += got;
+    }
+    lua_pushliteral(L, "more");
+    lua_pushboolean(L, h->in_request);
+    if (err)
+        lua_pushstring(L, err);
+    return err ? 3 : 2;
+}
+
+/* Parse the buffered input up to the first thing Lua must act on (a
+ * request, "continue", a failure) and push parse()'s results for it;
+ * -> their count | -1 when every buffered byte is parsed (pushes
+ * nothing: the caller says "more"). Runs with the parser at index 1 and
+ * nothing above index 2. */
+static int hp_run(lua_State *L, struct hp *h)
+{
     lua_getiuservalue(L, 1, 1);             /* HP_REQ */
     lua_getiuservalue(L, 1, 2);             /* HP_HEADERS */
     lua_getiuservalue(L, 1, 3);             /* HP_TRAILERS */
@@ -690,9 +766,7 @@ static int hp_parse(lua_State *L)
     lua_setiuservalue(L, 1, 2);
     lua_pushvalue(L, HP_TRAILERS);
     lua_setiuservalue(L, 1, 3);
-    lua_pushliteral(L, "more");
-    lua_pushboolean(L, h->in_request);
-    return 2;
+    return -1;
 }
 
 static int hp_gc(lua_State *L)
@@ -720,7 +794,12 @@ static size_t hp_limit(lua_State *L, const char *name, size_t dflt)
     return v >= 1 ? (size_t)v : dflt;
 }
 
-int lunik_http_parser(lua_State *L)
+/*
+ * parser(opts) -> a new parser; upvalue 1 is the lunik_net_stream its
+ * next() method reads through (a light userdata), or nil when there is
+ * none (the stand-alone module): then it has parse() only.
+ */
+static int hp_new(lua_State *L)
 {
     struct hp *h;
 
@@ -734,11 +813,14 @@ int lunik_http_parser(lua_State *L)
     llhttp_init(&h->ll, HTTP_REQUEST, hp_settings());
     h->ll.data = h;
     if (luaL_newmetatable(L, "lunik.http.parser")) {
-        static const luaL_Reg methods[] = {
-            { "parse", hp_parse },
-            { NULL, NULL },
-        };
-        luaL_newlib(L, methods);
+        lua_createtable(L, 0, 2);
+        lua_pushcfunction(L, hp_parse);
+        lua_setfield(L, -2, "parse");
+        if (!lua_isnil(L, lua_upvalueindex(1))) {
+            lua_pushvalue(L, lua_upvalueindex(1));
+            lua_pushcclosure(L, hp_next, 1);
+            lua_setfield(L, -2, "next");
+        }
         lua_setfield(L, -2, "__index");
         lua_pushcfunction(L, hp_gc);
         lua_setfield(L, -2, "__gc");
@@ -748,4 +830,13 @@ int lunik_http_parser(lua_State *L)
     hp_mt = lua_topointer(L, -1);
     lua_setmetatable(L, -2);
     return 1;
+}
+
+void lunik_http_push_parser(lua_State *L, const struct lunik_net_stream *io)
+{
+    if (io)
+        lua_pushlightuserdata(L, (void *)io);
+    else
+        lua_pushnil(L);
+    lua_pushcclosure(L, hp_new, 1);
 }

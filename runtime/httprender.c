@@ -8,9 +8,18 @@
 #include "lua.h"
 
 #include "httpcore.h"
+#include "netlib.h"
 
-/* Bodies above this many bytes go out as a second write, not copied. */
+/* render: bodies above this many bytes go out as a second write, not
+ * copied. reply: bodies above this many bytes are written from their
+ * string, not copied into the head's buffer first. */
 #define HR_INLINE_BODY 65536
+#define HR_INLINE_REPLY 1024
+
+/* Stack slots while composing: the handler's Content-Length digits, and
+ * reply()'s connection box. */
+#define HR_LENGTH_SLOT 8
+#define HR_BOX_SLOT 7
 
 /* The reason phrase of code (RFC 9110 15), or "" for codes it does not
  * name. */
@@ -158,7 +167,7 @@ static enum hr_special hr_special(const char *name, size_t n)
 struct hr {
     int close, date, server;
     int head_length;            /* the handler gave Content-Length digits:
-                                   the last of them at stack index 7 */
+                                   the last of them at HR_LENGTH_SLOT */
     size_t bytes;               /* the field lines' size */
     char *out;                  /* NULL: measure; else write here */
     char *end;                  /* ... up to here */
@@ -209,7 +218,7 @@ static const char *hr_fields(lua_State *L, struct hr *r, char *problem,
             case HR_LENGTH:
                 if (!r->out && hr_digits(v, vlen)) {
                     lua_pushlstring(L, v, vlen);
-                    lua_replace(L, 7);
+                    lua_replace(L, HR_LENGTH_SLOT);
                     r->head_length = 1;
                 }
                 break;
@@ -255,23 +264,22 @@ static void hr_put(char **out, const char *s, size_t n)
     *out += n;
 }
 
+/* What hr_compose leaves for its caller. */
+struct hr_done {
+    const char *rest;           /* body bytes not in the buffer (or NULL) */
+    size_t rest_n;
+    int close;                  /* the connection must close after it */
+};
+
 /*
- * render(method, status, headers, body, close, keep_10)
- *   -> head, rest, close | nil, problem
- *
- * The bytes of the response to a `method` request (nil for a request we
- * could not read) from what a handler returned (http.serve documents
- * status, headers and body): the status line, the handler's fields, Server
- * and Date unless given, Content-Length, and Connection: close when
- * `close` or the handler's Connection field says close, else Connection:
- * keep-alive when `keep_10` (an HTTP/1.0 keep-alive, RFC 9112 9.3). No
- * body and no Content-Length for 1xx and 204, no body for 304 (RFC 9110
- * 8.6, 15); for HEAD the Content-Length a GET would get (or the handler's
- * when the body is empty) and no body. rest is a body over 64 KiB, sent
- * as a second write, or nil. problem: what is wrong with the handler's
- * values ("bad status 600 (want an integer 100..599)", ...).
+ * Compose the response that render() documents, from its arguments at
+ * stack slots 1..6 (slot 7 is the caller's, HR_LENGTH_SLOT is scratch),
+ * into b: the head, then the body when it is at most inline_max bytes;
+ * a longer body is left in d->rest (it stays alive in slot 4).
+ * -> 0 | 2 after pushing nil, problem (the handler's values are bad).
  */
-int lunik_http_render(lua_State *L)
+static int hr_compose(lua_State *L, luaL_Buffer *b, size_t inline_max,
+                      struct hr_done *d)
 {
     struct hr r = { 0, 1, 1, 0, 0, NULL, NULL };
     char problem[256];
@@ -280,7 +288,6 @@ int lunik_http_render(lua_State *L)
     size_t body_n = 0;
     lua_Integer code = 0;
 
-    lua_settop(L, 6);
     r.close = lua_toboolean(L, 5);
     if (lua_type(L, 2) == LUA_TNUMBER) {
         int exact;
@@ -313,7 +320,6 @@ int lunik_http_render(lua_State *L)
                         luaL_typename(L, 3));
         return 2;
     }
-    lua_settop(L, 7);                       /* 7: Content-Length digits */
     if (lua_istable(L, 3)) {
         const char *bad = hr_fields(L, &r, problem, sizeof problem);
         if (bad) {
@@ -335,19 +341,18 @@ int lunik_http_render(lua_State *L)
                        "Connection: keep-alive\r\n\r\n" : "\r\n";
     if (!bodyless) {
         if (is_head && body_n == 0 && r.head_length)
-            len_s = lua_tolstring(L, 7, &len_n);
+            len_s = lua_tolstring(L, HR_LENGTH_SLOT, &len_n);
         else
             len_n = hr_decimal(len, (lua_Integer)body_n);
         if (is_head)
             body_n = 0;
-        rest = body_n > HR_INLINE_BODY;
+        rest = body_n > inline_max;
     }
     size_t total = 9 + 4 + strlen(reason) + 2 + r.bytes +
                    (r.server ? 15 : 0) + strlen(date) +
                    (bodyless ? 0 : 16 + len_n + 2) + strlen(conn) +
                    (!bodyless && !rest ? body_n : 0);
-    luaL_Buffer b;
-    char *start = luaL_buffinitsize(L, &b, total);
+    char *start = luaL_buffinitsize(L, b, total);
     char *out = start;
     hr_put(&out, "HTTP/1.1 ", 9);
     out += hr_decimal(out, code);           /* 100..599: three digits */
@@ -383,11 +388,112 @@ int lunik_http_render(lua_State *L)
     hr_put(&out, conn, strlen(conn));
     if (!bodyless && !rest)
         hr_put(&out, body, body_n);
-    luaL_pushresultsize(&b, (size_t)(out - start));
-    if (rest)
+    luaL_addsize(b, (size_t)(out - start));
+    d->rest = rest ? body : NULL;
+    d->rest_n = rest ? body_n : 0;
+    d->close = r.close;
+    return 0;
+}
+
+/*
+ * render(method, status, headers, body, close, keep_10)
+ *   -> head, rest, close | nil, problem
+ *
+ * The bytes of the response to a `method` request (nil for a request we
+ * could not read) from what a handler returned (http.serve documents
+ * status, headers and body): the status line, the handler's fields, Server
+ * and Date unless given, Content-Length, and Connection: close when
+ * `close` or the handler's Connection field says close, else Connection:
+ * keep-alive when `keep_10` (an HTTP/1.0 keep-alive, RFC 9112 9.3). No
+ * body and no Content-Length for 1xx and 204, no body for 304 (RFC 9110
+ * 8.6, 15); for HEAD the Content-Length a GET would get (or the handler's
+ * when the body is empty) and no body. rest is a body over 64 KiB, sent
+ * as a second write, or nil. problem: what is wrong with the handler's
+ * values ("bad status 600 (want an integer 100..599)", ...).
+ */
+int lunik_http_render(lua_State *L)
+{
+    luaL_Buffer b;
+    struct hr_done d;
+    int r;
+
+    lua_settop(L, HR_LENGTH_SLOT);
+    if ((r = hr_compose(L, &b, HR_INLINE_BODY, &d)) != 0)
+        return r;
+    luaL_pushresult(&b);
+    if (d.rest)
         lua_pushvalue(L, 4);
     else
         lua_pushnil(L);
-    lua_pushboolean(L, r.close);
+    lua_pushboolean(L, d.close);
     return 3;
+}
+
+/*
+ * reply(box, method, status, headers, body, close, keep_10)
+ *   -> true, close | false, close, rest | false, close, nil, err
+ *    | nil, problem
+ *
+ * render()'s response, written to the lunik.net connection in box
+ * through the runtime's stream (no string is made for it): true when all
+ * of it is queued and pushed out; rest, the part the send buffer had no
+ * room for, to be written with conn:write (which waits for room); err
+ * when the connection is closed or failed. problem as render's. Only
+ * inside lunik.
+ */
+static int hr_reply(lua_State *L)
+{
+    const struct lunik_net_stream *io =
+        lua_touserdata(L, lua_upvalueindex(1));
+    luaL_Buffer b;
+    struct hr_done d;
+    const char *err = NULL;
+    const char *head;
+    size_t head_n;
+    long k;
+    int r;
+
+    lua_settop(L, 7);
+    lua_rotate(L, 1, -1);                   /* the box to HR_BOX_SLOT */
+    lua_settop(L, HR_LENGTH_SLOT);
+    if ((r = hr_compose(L, &b, HR_INLINE_REPLY, &d)) != 0)
+        return r;
+    head = luaL_buffaddr(&b);
+    head_n = luaL_bufflen(&b);
+    k = io->write(L, HR_BOX_SLOT, head, head_n, d.rest == NULL, &err);
+    if (k >= 0 && d.rest) {                 /* the body, or just a push */
+        int all_head = k == (long)head_n;
+        long k2 = io->write(L, HR_BOX_SLOT, d.rest, all_head ? d.rest_n : 0,
+                            1, &err);
+        k = k2 < 0 ? -1 : k + k2;
+    }
+    lua_pushboolean(L, 0);
+    lua_pushboolean(L, d.close);
+    if (err) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 4;
+    }
+    size_t sent = (size_t)k, all = head_n + d.rest_n;
+    if (sent == all) {
+        lua_pushboolean(L, 1);
+        lua_replace(L, -3);
+        return 2;
+    }
+    if (sent < head_n) {                    /* what is left, as one string */
+        lua_pushlstring(L, head + sent, head_n - sent);
+        if (d.rest) {
+            lua_pushvalue(L, 4);
+            lua_concat(L, 2);
+        }
+    } else {
+        lua_pushlstring(L, d.rest + (sent - head_n), all - sent);
+    }
+    return 3;
+}
+
+void lunik_http_push_reply(lua_State *L, const struct lunik_net_stream *io)
+{
+    lua_pushlightuserdata(L, (void *)io);
+    lua_pushcclosure(L, hr_reply, 1);
 }

@@ -22,7 +22,8 @@ local sched, core = ...
 local start_handler, wait_io = sched.start, sched.wait_io
 local start_budget, guard = sched.start_budget, sched.guard
 local now = sched.now
-local setmetatable, type, error, tostring = setmetatable, type, error, tostring
+local setmetatable, getmetatable = setmetatable, getmetatable
+local type, error, tostring = type, error, tostring
 local mtype = math.type
 local xpcall, traceback = xpcall, debug.traceback
 local c_recv, c_recv_line, c_send = core.recv, core.recv_line, core.send
@@ -249,6 +250,21 @@ function Conn:peer()
     if not self.box then return nil, "closed" end
     return core.peer(self.box)
 end
+
+-- net._stream(conn) -> box, id | nil: conn's endpoint box and event id
+-- when conn is an open lunik.net connection (lunik.http moves its bytes
+-- in C through them; runtime/netlib.h's lunik_net_stream).
+function net._stream(conn)
+    if getmetatable(conn) == Conn and conn.box then
+        return conn.box, conn.id
+    end
+    return nil
+end
+
+-- net._wait_io(id, deadline) -> true (an event on endpoint id) | false
+-- (the deadline, in now()'s seconds, has passed): the scheduler's
+-- wait_io, for lunik.http's connection loop.
+net._wait_io = wait_io
 
 ------------------------------------------------------------------- TCP
 

@@ -518,11 +518,21 @@ static size_t nl_rx_len(const struct nl_ep *ep)
     return ep->rx ? ep->rx->tot_len : 0;
 }
 
+/* Why ep's received stream has ended (FIN: ERR_CLSD; or the error that
+ * took its PCB), or ERR_OK while more can come. */
+static err_t nl_rx_ended(const struct nl_ep *ep)
+{
+    if (ep->fin || ep->pcb.tcp == NULL)
+        return ep->fin || ep->err == ERR_OK ? ERR_CLSD : ep->err;
+    return ERR_OK;
+}
+
 /* No data: "" while more can come; nil, err at the end of the stream. */
 static int nl_rx_empty(lua_State *L, struct nl_ep *ep)
 {
-    if (ep->fin || ep->pcb.tcp == NULL)
-        return nl_fail(L, ep->fin || ep->err == ERR_OK ? ERR_CLSD : ep->err);
+    err_t end = nl_rx_ended(ep);
+    if (end != ERR_OK)
+        return nl_fail(L, end);
     lua_pushliteral(L, "");
     return 1;
 }
@@ -611,6 +621,38 @@ static int nl_recv_line(lua_State *L)
     return 1;
 }
 
+/* Queue as many of the n bytes at p as the send buffer takes (tcp_write
+ * with TCP_WRITE_FLAG_COPY), then, with push, send them (tcp_output).
+ * -> bytes queued | -1 with *err (the connection is closed or failed). */
+static long nl_tx(struct nl_ep *ep, const char *p, size_t len, int push,
+                  err_t *err)
+{
+    if (ep->pcb.tcp == NULL || ep->closed || ep->wr_shut) {
+        *err = ep->err == ERR_OK ? ERR_CLSD : ep->err;
+        return -1;
+    }
+    struct tcp_pcb *pcb = ep->pcb.tcp;
+    size_t room = tcp_sndbuf(pcb);
+    size_t n = len < room ? len : room;
+    if (n > 0xffff)
+        n = 0xffff;
+    while (n > 0) {
+        err_t e = tcp_write(pcb, p, (u16_t)n,
+                            TCP_WRITE_FLAG_COPY |
+                            (push ? 0 : TCP_WRITE_FLAG_MORE));
+        if (e == ERR_OK)
+            break;
+        if (e != ERR_MEM) {
+            *err = e;
+            return -1;
+        }
+        n /= 2;                             /* queue length limit */
+    }
+    if (push)
+        tcp_output(pcb);
+    return (long)n;
+}
+
 /*
  * send(conn, s, i) -> k | nil, err: queue bytes i.. (1-based) of s in
  * the send buffer, as many as fit (k >= 0 of them), and push them out
@@ -623,23 +665,10 @@ static int nl_send(lua_State *L)
     const char *s = luaL_checklstring(L, 2, &len);
     lua_Integer i = luaL_optinteger(L, 3, 1);
     luaL_argcheck(L, i >= 1 && (size_t)i <= len + 1, 3, "out of range");
-    if (ep->pcb.tcp == NULL || ep->closed || ep->wr_shut)
-        return nl_fail(L, ep->err == ERR_OK ? ERR_CLSD : ep->err);
-    struct tcp_pcb *pcb = ep->pcb.tcp;
-    size_t left = len - (size_t)(i - 1);
-    size_t room = tcp_sndbuf(pcb);
-    size_t n = left < room ? left : room;
-    if (n > 0xffff)
-        n = 0xffff;
-    while (n > 0) {
-        err_t err = tcp_write(pcb, s + i - 1, (u16_t)n, TCP_WRITE_FLAG_COPY);
-        if (err == ERR_OK)
-            break;
-        if (err != ERR_MEM)
-            return nl_fail(L, err);
-        n /= 2;                             /* queue length limit */
-    }
-    tcp_output(pcb);
+    err_t err;
+    long n = nl_tx(ep, s + i - 1, len - (size_t)(i - 1), 1, &err);
+    if (n < 0)
+        return nl_fail(L, err);
     lua_pushinteger(L, (lua_Integer)n);
     return 1;
 }
@@ -900,6 +929,59 @@ static int nl_gc(lua_State *L)
     }
     return 0;
 }
+
+/* ------------------------------------------- lunik_net_stream (C) */
+
+/* The connection in box idx, or NULL when Lua has closed the box. */
+static struct nl_ep *nl_stream_ep(lua_State *L, int idx)
+{
+    struct nl_ep *ep = *nl_checkbox(L, idx);
+    if (ep != NULL && ep->kind != NL_CONN)
+        luaL_argerror(L, idx, "not a TCP connection");
+    return ep;
+}
+
+static size_t nl_stream_read(lua_State *L, int idx, char *dst, size_t max,
+                             const char **err)
+{
+    struct nl_ep *ep = nl_stream_ep(L, idx);
+    size_t have, n;
+
+    *err = NULL;
+    if (ep == NULL) {
+        *err = nl_errtext(ERR_CLSD);
+        return 0;
+    }
+    have = nl_rx_len(ep);
+    if (have == 0) {
+        err_t end = nl_rx_ended(ep);
+        if (end != ERR_OK)
+            *err = nl_errtext(end);
+        return 0;
+    }
+    n = have < max ? have : max;
+    pbuf_copy_partial(ep->rx, dst, (u16_t)n, 0);
+    nl_rx_drop(ep, n);
+    nl_consumed(ep, n);
+    return n;
+}
+
+static long nl_stream_write(lua_State *L, int idx, const char *p, size_t n,
+                            int push, const char **err)
+{
+    struct nl_ep *ep = nl_stream_ep(L, idx);
+    err_t e = ERR_CLSD;
+    long k = ep ? nl_tx(ep, p, n, push, &e) : -1;
+
+    if (k < 0)
+        *err = nl_errtext(e);
+    return k;
+}
+
+const struct lunik_net_stream lunik_net_stream = {
+    nl_stream_read,
+    nl_stream_write,
+};
 
 static const luaL_Reg nl_funcs[] = {
     { "start", nl_start },

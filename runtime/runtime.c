@@ -273,7 +273,7 @@ static void rt_load_scheduler(lua_State *L)
     lua_setfield(L, -2, "control_chunk");
     lunik_open_netcore(L);
     lua_setfield(L, -2, "netcore");
-    lunik_open_httpcore(L);
+    lunik_open_httpcore(L, &lunik_net_stream);
     lua_setfield(L, -2, "httpcore");
     rt_guard_open(L);
     lua_setfield(L, -2, "guard");
