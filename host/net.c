@@ -42,7 +42,7 @@ static void print_stats(void)
 
 int host_net_open(const struct lunik_net_config *cfg, char *why, size_t n)
 {
-    static int stats_told;
+    static int stats_told, close_told;
     struct host_net_user_addrs ua;
     int r;
 
@@ -74,6 +74,7 @@ int host_net_open(const struct lunik_net_config *cfg, char *why, size_t n)
         break;
     case LUNIK_NET_TAP:
         r = net_tap_open(cfg, why, n);
+        nic_info.csum_offload = r == 0;
         if (r == 0 && cfg->mtu == 0) {     /* the tap's own, up to the max */
             int m = net_tap_mtu();
             if (m >= (int)HOST_NET_MTU_MIN)
@@ -87,6 +88,10 @@ int host_net_open(const struct lunik_net_config *cfg, char *why, size_t n)
     }
     if (r == 0)
         nic_kind = cfg->kind;
+    /* At exit(3) too: a tap's offload settings outlive its descriptor
+     * (net_tap_close puts them back). */
+    if (r == 0 && !close_told++)
+        atexit(host_net_close);
     if (r == 0 && getenv("LUNIK_NET_STATS") != NULL && !stats_told++)
         atexit(print_stats);
     return r;
@@ -109,19 +114,34 @@ int host_net_info(struct host_net_info *info)
     return 0;
 }
 
-int host_net_send(const void *p, size_t n)
+/* Is h a header the back end may get for a frame of n bytes? (None,
+ * or with csum_offload a partial checksum inside the frame.) */
+static int header_ok(const struct virtio_net_hdr *h, size_t n)
 {
+    if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE)
+        return 0;
+    if (h->flags == 0)
+        return 1;
+    return h->flags == VIRTIO_NET_HDR_F_NEEDS_CSUM && nic_info.csum_offload &&
+           (size_t)h->csum_start + h->csum_offset + 2u <= n;
+}
+
+int host_net_send(const struct virtio_net_hdr *h, const void *p, size_t n)
+{
+    static const struct virtio_net_hdr none;
     int r;
 
     if (nic_kind == LUNIK_NET_NONE)
         return -1;
+    if (h == NULL)
+        h = &none;
     if (n < HOST_NET_ETH_HEADER ||
-        n > (size_t)nic_info.mtu + HOST_NET_ETH_HEADER) {
+        n > (size_t)nic_info.mtu + HOST_NET_ETH_HEADER || !header_ok(h, n)) {
         net_stats.tx_refused++;
         return -1;
     }
     r = nic_kind == LUNIK_NET_USER ? net_slirp_send(p, n)
-                                   : net_tap_send(p, n);
+                                   : net_tap_send(h, p, n);
     if (r == 0)
         net_stats.tx_frames++;
     else
@@ -129,20 +149,27 @@ int host_net_send(const void *p, size_t n)
     return r;
 }
 
-long host_net_recv(void *p, size_t n)
+long host_net_recv(struct virtio_net_hdr *h, void *p, size_t n)
 {
     size_t max = (size_t)nic_info.mtu + HOST_NET_ETH_HEADER;
     long r;
 
     if (nic_kind == LUNIK_NET_USER)
-        r = net_slirp_recv(p, n, max);
+        r = net_slirp_recv(h, p, n, max);
     else if (nic_kind == LUNIK_NET_TAP)
-        r = net_tap_recv(p, n, max);
+        r = net_tap_recv(h, p, n, max);
     else
         return 0;
     if (r > 0)
         net_stats.rx_frames++;
     return r;
+}
+
+int host_net_set_csum_offload(int on)
+{
+    if (nic_kind != LUNIK_NET_TAP)
+        return on ? -1 : 0;
+    return net_tap_offload(on);
 }
 
 void host_net_stats(struct host_net_stats *s)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "lunik/run.h"
+#include "lunik/virtio.h"
 
 /*
  * One NIC per process, opened by host_net_open() after host_init() and
@@ -20,8 +21,10 @@
  *         frames (more are dropped). slirp's sockets and timers are served
  *         by host_wait() and, when the queue is empty, host_net_recv().
  *   tap   an existing Linux tap interface (/dev/net/tun, TUNSETIFF with
- *         IFF_TAP | IFF_NO_PI, non-blocking): frames go straight through
- *         read(2) and write(2); the kernel's tap queue is the RX queue.
+ *         IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, non-blocking): each frame
+ *         goes through one readv(2) or writev(2) behind its 12-byte
+ *         struct virtio_net_hdr (TUNSETVNETHDRSZ); the kernel's tap queue
+ *         is the RX queue. It offers checksum offload (csum_offload).
  *
  * Frames from the guest are checked before they reach a back end:
  * HOST_NET_ETH_HEADER <= n <= mtu + HOST_NET_ETH_HEADER, else refused.
@@ -38,6 +41,11 @@ struct host_net_info {
     uint32_t ipv4_addr;         /* fixed address, or 0: ask DHCP */
     uint32_t ipv4_netmask;      /* 0 with DHCP */
     uint32_t ipv4_gateway;      /* 0: none (DHCP, or tap without one) */
+    int csum_offload;           /* 1: the back end takes frames whose TCP
+                                   or UDP checksum is partial (virtio's
+                                   NEEDS_CSUM) and, after
+                                   host_net_set_csum_offload(1), gives
+                                   such frames too (tap); 0: slirp */
 };
 
 /* Frame counters since host_net_open(). With LUNIK_NET_STATS set in
@@ -88,23 +96,36 @@ int host_net_info(struct host_net_info *info);
 
 /*
  * host_net_send: pass the frame of n bytes at p to the back end: slirp
- * (slirp_input, which copies it) or the tap (one write(2)). Never blocks.
- * Returns 0, or -1 when refused (no NIC; n < 14 or n > mtu + 14: counted
- * in tx_refused, never passed on) or dropped (the tap's queue is full or
- * its link is down: tx_dropped).
+ * (slirp_input, which copies it) or the tap (one writev(2)). h: its
+ * virtio_net_hdr, or NULL for a frame whose checksums are complete.
+ * Never blocks. Returns 0, or -1 when refused (no NIC; n < 14 or n > mtu
+ * + 14; a header with flags other than none or, with csum_offload,
+ * NEEDS_CSUM, a gso_type other than NONE, or a csum_start + csum_offset
+ * + 2 past the frame: counted in tx_refused, never passed on) or dropped
+ * (the tap's queue is full or its link is down: tx_dropped).
  */
-int host_net_send(const void *p, size_t n);
-
+int host_net_send(const struct virtio_net_hdr *h, const void *p, size_t n);
 /*
  * host_net_recv: copy the oldest frame waiting for the guest to p (n bytes
- * of room). Never blocks. With user mode and an empty queue it first
- * serves slirp's sockets and timers once (ppoll(2) with a zero timeout),
- * so a guest that never waits still makes progress. Returns the frame's
- * length (> 0), or 0 when none waits (or no NIC). Frames longer than n
- * or mtu + 14 are dropped (rx_dropped) and the next one is tried.
+ * of room) and its header to *h (all zero from slirp; from the tap,
+ * NEEDS_CSUM only after host_net_set_csum_offload(1), DATA_VALID when the
+ * kernel checked the checksum). Never blocks. With user mode and an
+ * empty queue it first serves slirp's sockets and timers once (ppoll(2)
+ * with a zero timeout), so a guest that never waits still makes
+ * progress. Returns the frame's length (> 0), or 0 when none waits (or
+ * no NIC). Frames longer than n or mtu + 14 are dropped (rx_dropped) and
+ * the next one is tried.
  */
-long host_net_recv(void *p, size_t n);
-
+long host_net_recv(struct virtio_net_hdr *h, void *p, size_t n);
+/*
+ * host_net_set_csum_offload: with on = 1, frames for the guest may come
+ * with a partial checksum (the tap's TUNSETOFFLOAD with TUN_F_CSUM: the
+ * kernel then does not compute the checksums of frames it makes itself);
+ * with 0 (the default) their checksums are complete. Only for a back end
+ * with csum_offload, whose consumer takes NEEDS_CSUM frames (the driver
+ * accepted VIRTIO_NET_F_GUEST_CSUM). Returns 0, or -1.
+ */
+int host_net_set_csum_offload(int on);
 /* host_net_stats: the counters so far (zero when no NIC was opened). */
 void host_net_stats(struct host_net_stats *s);
 

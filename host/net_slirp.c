@@ -276,8 +276,10 @@ int net_slirp_send(const void *p, size_t n)
     return 0;
 }
 
-long net_slirp_recv(void *p, size_t n, size_t max_frame)
+long net_slirp_recv(struct virtio_net_hdr *h, void *p, size_t n,
+                    size_t max_frame)
 {
+    memset(h, 0, sizeof *h);            /* slirp's checksums are complete */
     if (rx_count == 0)
         serve_now();
     while (rx_count > 0) {

@@ -1,4 +1,4 @@
-/* net_tap.c: the tap back end: an existing tap interface (/dev/net/tun). */
+/* net_tap.c: the tap back end: an existing tap interface (/dev/net/tun), frames behind virtio-net headers. */
 #include "net_backend.h"
 
 #include <errno.h>
@@ -39,7 +39,7 @@ int net_tap_open(const struct lunik_net_config *cfg, char *why, size_t n)
     }
     memset(&ifr, 0, sizeof ifr);
     memcpy(ifr.ifr_name, tap_name, sizeof ifr.ifr_name);
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
     if (ioctl(tap_fd, TUNSETIFF, &ifr) < 0) {
         e = errno;
         if (e == EINVAL)
@@ -55,8 +55,20 @@ int net_tap_open(const struct lunik_net_config *cfg, char *why, size_t n)
         net_tap_close();
         return -1;
     }
+    int hdr = (int)sizeof(struct virtio_net_hdr);
+    if (ioctl(tap_fd, TUNSETVNETHDRSZ, &hdr) < 0 || net_tap_offload(0) < 0) {
+        snprintf(why, n, "cannot set up tap interface '%s' for virtio-net "
+                 "headers: %s", tap_name, strerror(errno));
+        net_tap_close();
+        return -1;
+    }
     tap_gone = 0;
     return 0;
+}
+
+int net_tap_offload(int on)
+{
+    return ioctl(tap_fd, TUNSETOFFLOAD, on ? TUN_F_CSUM : 0u) < 0 ? -1 : 0;
 }
 
 int net_tap_mtu(void)
@@ -75,28 +87,38 @@ int net_tap_mtu(void)
 
 void net_tap_close(void)
 {
-    if (tap_fd >= 0)
+    /* Offloads belong to the interface and outlive this descriptor:
+     * leave it as a program without virtio-net headers expects. */
+    if (tap_fd >= 0) {
+        net_tap_offload(0);
         close(tap_fd);
+    }
     tap_fd = -1;
 }
 
-int net_tap_send(const void *p, size_t n)
+int net_tap_send(const struct virtio_net_hdr *h, const void *p, size_t n)
 {
+    struct iovec iov[2] = {
+        { .iov_base = (void *)h, .iov_len = sizeof *h },
+        { .iov_base = (void *)p, .iov_len = n },
+    };
     ssize_t w;
 
     if (tap_gone)
         return -1;
     do
-        w = write(tap_fd, p, n);
+        w = writev(tap_fd, iov, 2);
     while (w < 0 && errno == EINTR);
     /* EAGAIN: the tap's queue is full; EIO: its link is down. */
-    return w == (ssize_t)n ? 0 : -1;
+    return w == (ssize_t)(sizeof *h + n) ? 0 : -1;
 }
 
-long net_tap_recv(void *p, size_t n, size_t max_frame)
+long net_tap_recv(struct virtio_net_hdr *h, void *p, size_t n,
+                  size_t max_frame)
 {
     for (;;) {
-        struct iovec iov[2] = {
+        struct iovec iov[3] = {
+            { .iov_base = h, .iov_len = sizeof *h },
             { .iov_base = p, .iov_len = n },
             { .iov_base = overflow, .iov_len = sizeof overflow },
         };
@@ -104,7 +126,7 @@ long net_tap_recv(void *p, size_t n, size_t max_frame)
 
         if (tap_gone)
             return 0;
-        r = readv(tap_fd, iov, 2);
+        r = readv(tap_fd, iov, 3);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
@@ -112,7 +134,8 @@ long net_tap_recv(void *p, size_t n, size_t max_frame)
                 tap_gone = 1;           /* EBADFD: the interface is gone */
             return 0;
         }
-        if ((size_t)r < HOST_NET_ETH_HEADER || (size_t)r > n ||
+        r -= (ssize_t)sizeof *h;
+        if (r < (ssize_t)HOST_NET_ETH_HEADER || (size_t)r > n ||
             (size_t)r > max_frame) {
             net_stats.rx_dropped++;
             continue;

@@ -78,15 +78,16 @@ int plat_net_info(struct plat_net_info *info)
     info->ipv4_addr = h.ipv4_addr;
     info->ipv4_netmask = h.ipv4_netmask;
     info->ipv4_gateway = h.ipv4_gateway;
+    info->csum_offload = h.csum_offload;
     return 0;
 }
 
-int plat_net_send(const void *p, size_t n)
+int plat_net_send(const void *p, size_t n, const struct virtio_net_hdr *h)
 {
-    return host_net_send(p, n);
+    return host_net_send(h, p, n);
 }
 
-long plat_net_recv(void *p, size_t n)
+long plat_net_recv(void *p, size_t n, struct virtio_net_hdr *h)
 {
-    return host_net_recv(p, n);
+    return host_net_recv(h, p, n);
 }

@@ -37,6 +37,8 @@ struct mon_stats {
     uint64_t net_kicks, console_kicks;  /* device-thread wake-ups by notify */
     uint64_t net_tx_frames, net_tx_bytes, net_tx_dropped;
     uint64_t net_rx_frames, net_rx_bytes;
+    uint64_t net_tx_partial, net_rx_partial;    /* frames with a partial
+                                           checksum (checksum offload) */
     uint64_t console_out_bytes[2];      /* stdout, stderr */
     uint64_t console_in_bytes;
     uint64_t upcalls;                   /* deadline upcalls entered */

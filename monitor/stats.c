@@ -82,8 +82,10 @@ void mon_stats_print(const struct mon_vm *vm)
             s->waits_notified, s->net_kicks, s->console_kicks);
     fprintf(stderr, "lunik: stats: net tx %" PRIu64 " frames %" PRIu64
             " bytes (%" PRIu64 " dropped), rx %" PRIu64 " frames %" PRIu64
-            " bytes\n", s->net_tx_frames, s->net_tx_bytes, s->net_tx_dropped,
-            s->net_rx_frames, s->net_rx_bytes);
+            " bytes; partial checksums (offload): tx %" PRIu64 ", rx %"
+            PRIu64 "\n", s->net_tx_frames, s->net_tx_bytes,
+            s->net_tx_dropped, s->net_rx_frames, s->net_rx_bytes,
+            s->net_tx_partial, s->net_rx_partial);
     fprintf(stderr, "lunik: stats: console stdout %" PRIu64 " bytes, stderr %"
             PRIu64 " bytes, stdin %" PRIu64 " bytes\n",
             s->console_out_bytes[0], s->console_out_bytes[1],

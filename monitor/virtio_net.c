@@ -16,8 +16,12 @@
 
 /*
  * One device with a receiveq and a transmitq, VIRTIO_NET_F_MAC and
- * VIRTIO_NET_F_MTU, no offloads: every frame is a 12-byte virtio_net_hdr
- * (all zero) and then the Ethernet frame. Its thread owns the back end
+ * VIRTIO_NET_F_MTU; on a tap also VIRTIO_NET_F_CSUM and
+ * VIRTIO_NET_F_GUEST_CSUM (checksum offload, no segmentation offload):
+ * every frame is a 12-byte virtio_net_hdr and then the Ethernet frame,
+ * and the header goes to and comes from the tap as it is (the tap speaks
+ * the same header). Without the features negotiated the header is zero
+ * both ways. Its thread owns the back end
  * (host/net.h: slirp or tap; neither is touched by another thread while
  * the VM runs). It sends what the driver makes available, fills receive
  * buffers as frames arrive, and sleeps in ppoll(2) on its eventfd
@@ -56,6 +60,10 @@ static struct {
     int rx_held;
     unsigned rx_gen;
     struct host_pollset ps;
+    unsigned offload_gen;               /* the start whose features the
+                                           back end's offload follows */
+    int csum, guest_csum;               /* negotiated, for that start */
+    int rx_partial;                     /* the last frame received was */
     uint8_t bounce[65536 + 64];
 } net = { .t = MON_DEVTHREAD_INIT };
 
@@ -101,6 +109,7 @@ static size_t gather(const struct mon_virtq_chain *c, uint64_t skip,
 static void send_chain(const struct mon_virtq_chain *c)
 {
     struct mon_stats *s = &net.vm->stats;
+    struct virtio_net_hdr h;
     const uint8_t *frame;
     size_t n;
 
@@ -109,6 +118,19 @@ static void send_chain(const struct mon_virtq_chain *c)
         return;
     }
     n = c->out_len - NET_HDR;
+    /* The driver's header, read once (the guest may change it): only a
+     * partial checksum (VIRTIO_NET_F_CSUM) goes on, and host_net_send
+     * checks that it lies inside the frame. */
+    gather(c, 0, (uint8_t *)&h, NET_HDR);
+    if (net.csum && h.flags == VIRTIO_NET_HDR_F_NEEDS_CSUM)
+        h = (struct virtio_net_hdr){ .flags = h.flags,
+                                     .gso_type = h.gso_type,
+                                     .csum_start = h.csum_start,
+                                     .csum_offset = h.csum_offset };
+    else if (h.flags == 0 && h.gso_type == VIRTIO_NET_HDR_GSO_NONE)
+        memset(&h, 0, sizeof h);
+    else
+        h.flags = 0xff;                 /* not negotiated: refused */
     if (c->out[0].iov_len == c->out_len) {
         frame = (const uint8_t *)c->out[0].iov_base + NET_HDR;
     } else {
@@ -117,8 +139,9 @@ static void send_chain(const struct mon_virtq_chain *c)
         n = gather(c, NET_HDR, net.bounce, n);
         frame = net.bounce;
     }
-    if (host_net_send(frame, n) == 0) {
+    if (host_net_send(&h, frame, n) == 0) {
         s->net_tx_frames++;
+        s->net_tx_partial += h.flags == VIRTIO_NET_HDR_F_NEEDS_CSUM;
         s->net_tx_bytes += n;
     } else {
         s->net_tx_dropped++;
@@ -144,25 +167,42 @@ static int net_tx(void)
     return n;
 }
 
+/* The header a received frame gets (§5.1.6.4): the back end's checksum
+ * flags only with VIRTIO_NET_F_GUEST_CSUM; num_buffers 1 (no
+ * VIRTIO_NET_F_MRG_RXBUF). */
+static void rx_header(struct virtio_net_hdr *h)
+{
+    if (!net.guest_csum)
+        h->flags = 0;
+    h->gso_type = VIRTIO_NET_HDR_GSO_NONE;
+    h->hdr_len = h->gso_size = 0;
+    if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+        h->csum_start = h->csum_offset = 0;
+    h->num_buffers = 1;
+    net.rx_partial = (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0;
+}
+
 /* Receive one frame into the held buffer; its length with the header,
  * or 0 when no frame waits. */
 static uint32_t recv_into(const struct mon_virtq_chain *c)
 {
-    struct virtio_net_hdr h = { 0 };
+    struct virtio_net_hdr h;
     size_t max = (size_t)net.info.mtu + HOST_NET_ETH_HEADER;
     long n;
 
     if (c->nin == 1 && c->in_len >= NET_HDR + max) {
         uint8_t *p = c->in[0].iov_base;
-        n = host_net_recv(p + NET_HDR, c->in_len - NET_HDR);
+        n = host_net_recv(&h, p + NET_HDR, c->in_len - NET_HDR);
         if (n <= 0)
             return 0;
+        rx_header(&h);
         memcpy(p, &h, NET_HDR);
         return NET_HDR + (uint32_t)n;
     }
-    n = host_net_recv(net.bounce + NET_HDR, max);
+    n = host_net_recv(&h, net.bounce + NET_HDR, max);
     if (n <= 0)
         return 0;
+    rx_header(&h);
     memcpy(net.bounce, &h, NET_HDR);
     size_t done = 0, want = NET_HDR + (size_t)n;
     for (unsigned i = 0; i < c->nin && done < want; i++) {
@@ -198,12 +238,28 @@ static int net_rx(void)
         mon_virtq_push(q, net.rx.head, len);
         net.rx_held = 0;
         s->net_rx_frames++;
+        s->net_rx_partial += net.rx_partial;
         s->net_rx_bytes += len - NET_HDR;
         n++;
     }
     if (n > 0)
         mon_virtio_notify_driver(&net.dev, q);
     return n;
+}
+
+/* A new start of the device: use the checksum offload its driver
+ * accepted, and have the back end give partial checksums only when the
+ * driver takes them (VIRTIO_NET_F_GUEST_CSUM). */
+static void follow_features(void)
+{
+    uint64_t f = net.dev.driver_features;
+
+    net.offload_gen = net.dev.generation;
+    net.csum = (f & VIRTIO_BIT(VIRTIO_NET_F_CSUM)) != 0;
+    net.guest_csum = (f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM)) != 0;
+    if (net.info.csum_offload &&
+        host_net_set_csum_offload(net.guest_csum) != 0)
+        net.guest_csum = 0;             /* the tap keeps full checksums */
 }
 
 /* One round over both queues, under the device lock. */
@@ -213,6 +269,8 @@ static int net_round(int *arm_busy, int arm)
 
     pthread_mutex_lock(&net.dev.lock);
     if (mon_virtio_started(&net.dev)) {
+        if (net.offload_gen != net.dev.generation)
+            follow_features();
         if (net.q[VIRTIO_NET_TXQ].ready)
             work += net_tx();
         if (net.q[VIRTIO_NET_RXQ].ready && mon_virtio_started(&net.dev))
@@ -285,6 +343,11 @@ int mon_net_start(struct mon_vm *vm)
 
     if (host_net_info(&net.info) != 0)
         return 0;                       /* no NIC asked for */
+    if (net.info.csum_offload)
+        features |= VIRTIO_BIT(VIRTIO_NET_F_CSUM) |
+                    VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM);
+    net.offload_gen = 0;
+    net.csum = net.guest_csum = 0;
     net.vm = vm;
     net.rx_held = 0;
     mon_virtio_init(&net.dev, vm, "virtio-net", VIRTIO_ID_NET, features,

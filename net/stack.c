@@ -64,21 +64,65 @@ void lunik_net_diag(const char *fmt, ...)
 
 /* ---------------------------------------------------------- the netif */
 
+/* The checksum flags of a netif with checksum offload: lwIP makes every
+ * checksum but TCP's (net_tcp_partial) and checks all of them. */
+#define NET_CSUM_FLAGS (NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_GEN_TCP)
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/*
+ * With checksum offload: when the n-byte frame f is an IPv4 TCP segment
+ * (lwIP left its checksum 0), store the pseudo-header sum (RFC 9293
+ * 3.1: source, destination, protocol, TCP length), not complemented, in
+ * its checksum field and describe it in *h as NEEDS_CSUM (platform.h).
+ * Other frames keep a zero header.
+ */
+static void net_tcp_partial(uint8_t *f, size_t n, struct virtio_net_hdr *h)
+{
+    const uint8_t *ip = f + PLAT_ETH_HEADER;
+    size_t ihl, total;
+    uint32_t sum;
+
+    memset(h, 0, sizeof *h);
+    if (n < PLAT_ETH_HEADER + 20 || get16(f + 12) != 0x0800 ||
+        (ip[0] >> 4) != 4 || ip[9] != 6 || (get16(ip + 6) & 0x3fff) != 0)
+        return;                         /* not IPv4 TCP, or a fragment */
+    ihl = (size_t)(ip[0] & 15) * 4;
+    total = get16(ip + 2);
+    if (ihl < 20 || total < ihl + 20 || PLAT_ETH_HEADER + total > n)
+        return;
+    sum = (uint32_t)get16(ip + 12) + get16(ip + 14) + get16(ip + 16) +
+          get16(ip + 18) + 6u + (uint32_t)(total - ihl);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    f[PLAT_ETH_HEADER + ihl + 16] = (uint8_t)(sum >> 8);
+    f[PLAT_ETH_HEADER + ihl + 17] = (uint8_t)sum;
+    h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    h->csum_start = (uint16_t)(PLAT_ETH_HEADER + ihl);
+    h->csum_offset = 16;                /* TCP's checksum field */
+}
+
 /* linkoutput: one frame to the NIC. A chained pbuf is gathered into one
  * buffer first (the NIC takes contiguous frames). */
 static err_t net_linkoutput(struct netif *nif, struct pbuf *p)
 {
     static unsigned char frame[65535];  /* p->tot_len is a u16_t */
-    const void *data = p->payload;
+    struct virtio_net_hdr h;
+    unsigned char *data = p->payload;
 
     (void)nif;
     if (p->next != NULL) {
         pbuf_copy_partial(p, frame, p->tot_len, 0);
         data = frame;
     }
+    if (net_info.csum_offload)
+        net_tcp_partial(data, p->tot_len, &h);
     /* A frame the back end drops is like a frame lost on the wire: TCP
      * retransmits it, so it is not an error for lwIP. */
-    plat_net_send(data, p->tot_len);
+    plat_net_send(data, p->tot_len, net_info.csum_offload ? &h : NULL);
     return ERR_OK;
 }
 
@@ -93,6 +137,8 @@ static err_t net_netif_init(struct netif *nif)
                  NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
     nif->output = etharp_output;
     nif->linkoutput = net_linkoutput;
+    NETIF_SET_CHECKSUM_CTRL(nif, net_info.csum_offload ?
+                                 NET_CSUM_FLAGS : NETIF_CHECKSUM_ENABLE_ALL);
     netif_set_hostname(nif, "lunik");
     return ERR_OK;
 }
@@ -135,12 +181,21 @@ int lunik_net_poll(int frames)
         struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)room, PBUF_RAM);
         if (p == NULL)
             break;
-        long len = plat_net_recv(p->payload, room);
+        struct virtio_net_hdr h;
+        long len = plat_net_recv(p->payload, room, &h);
         if (len <= 0) {
             pbuf_free(p);
             break;
         }
         pbuf_realloc(p, (u16_t)len);
+        if (net_info.csum_offload) {    /* partial or checked: no check */
+            u16_t flags = NET_CSUM_FLAGS;
+            if (h.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM |
+                           VIRTIO_NET_HDR_F_DATA_VALID))
+                flags &= (u16_t)~(NETIF_CHECKSUM_CHECK_TCP |
+                                  NETIF_CHECKSUM_CHECK_UDP);
+            NETIF_SET_CHECKSUM_CTRL(&net_if, flags);
+        }
         if (net_if.input(p, &net_if) != ERR_OK)
             pbuf_free(p);
         n++;

@@ -54,7 +54,7 @@ int plat_net_info(struct plat_net_info *info)
     const struct guest_boot *b = guest_bind_boot();
     uint16_t mtu;
 
-    if (gv_net_start(info->mac, &mtu) != 0)
+    if (gv_net_start(info->mac, &mtu, &info->csum_offload) != 0)
         return -1;
     info->mtu = mtu;
     info->ipv4_addr = b->ipv4_addr;
@@ -63,16 +63,16 @@ int plat_net_info(struct plat_net_info *info)
     return 0;
 }
 
-int plat_net_send(const void *p, size_t n)
+int plat_net_send(const void *p, size_t n, const struct virtio_net_hdr *h)
 {
     if (n < PLAT_ETH_MIN)
         return -1;
-    return gv_net_send(p, n);
+    return gv_net_send(p, n, h);
 }
 
-long plat_net_recv(void *p, size_t n)
+long plat_net_recv(void *p, size_t n, struct virtio_net_hdr *h)
 {
-    return gv_net_recv(p, n);
+    return gv_net_recv(p, n, h);
 }
 
 /* The ready set right now; for each event not ready, the device is asked

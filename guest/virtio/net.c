@@ -1,4 +1,4 @@
-/* net.c: the guest's virtio-net driver (virtio 1.2 §5.1): one descriptor per frame, notifications held back. */
+/* net.c: the guest's virtio-net driver (virtio 1.2 §5.1): one descriptor per frame, checksum offload, notifications held back. */
 #include "net.h"
 
 #include <stdlib.h>
@@ -21,6 +21,8 @@ static struct {
     uint32_t bufsize;
     struct gv_queue rx, tx;
     uint8_t *rxbuf, *txbuf;             /* QSIZE buffers each */
+    int csum;                           /* VIRTIO_NET_F_CSUM and
+                                           VIRTIO_NET_F_GUEST_CSUM */
     uint16_t txfree[QSIZE];
     unsigned ntxfree;
     unsigned unkicked;                  /* frames since the last kick */
@@ -54,7 +56,11 @@ static int start(void)
     uint64_t want = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
                     VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |
                     VIRTIO_BIT(VIRTIO_NET_F_MAC) |
-                    VIRTIO_BIT(VIRTIO_NET_F_MTU), got;
+                    VIRTIO_BIT(VIRTIO_NET_F_MTU) |
+                    VIRTIO_BIT(VIRTIO_NET_F_CSUM) |
+                    VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM), got;
+    uint64_t csum = VIRTIO_BIT(VIRTIO_NET_F_CSUM) |
+                    VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM);
     uint16_t n;
 
     nic.base = gv_binding_device(LUNIK_VIRTIO_SLOT_NET, VIRTIO_ID_NET);
@@ -63,6 +69,7 @@ static int start(void)
         !(got & VIRTIO_BIT(VIRTIO_NET_F_MAC)))
         return -1;
     config(got);
+    nic.csum = (got & csum) == csum;
     n = gv_mmio_queue(nic.base, &nic.rx, VIRTIO_NET_RXQ, QSIZE,
                       alloc(gv_queue_bytes(QSIZE), 1));
     if (n == 0 || gv_mmio_queue(nic.base, &nic.tx, VIRTIO_NET_TXQ, n,
@@ -81,7 +88,7 @@ static int start(void)
     return 0;
 }
 
-int gv_net_start(uint8_t mac[6], uint16_t *mtu)
+int gv_net_start(uint8_t mac[6], uint16_t *mtu, int *csum)
 {
     if (nic.state == 0)
         nic.state = start() == 0 ? 1 : -1;
@@ -89,6 +96,7 @@ int gv_net_start(uint8_t mac[6], uint16_t *mtu)
         return -1;
     memcpy(mac, nic.mac, 6);
     *mtu = nic.mtu;
+    *csum = nic.csum;
     return 0;
 }
 
@@ -102,7 +110,7 @@ static void tx_reclaim(void)
             nic.txfree[nic.ntxfree++] = id;
 }
 
-int gv_net_send(const void *p, size_t n)
+int gv_net_send(const void *p, size_t n, const struct virtio_net_hdr *h)
 {
     uint8_t *b;
     uint16_t id;
@@ -121,7 +129,10 @@ int gv_net_send(const void *p, size_t n)
     }
     id = nic.txfree[--nic.ntxfree];
     b = nic.txbuf + (size_t)id * nic.bufsize;
-    memset(b, 0, HDR);
+    if (h && nic.csum && h->flags == VIRTIO_NET_HDR_F_NEEDS_CSUM)
+        memcpy(b, h, HDR);
+    else
+        memset(b, 0, HDR);
     memcpy(b + HDR, p, n);
     gv_queue_add(&nic.tx, id, b, (uint32_t)(HDR + n), 0);
     if (++nic.unkicked >= TX_KICK) {
@@ -131,7 +142,7 @@ int gv_net_send(const void *p, size_t n)
     return 0;
 }
 
-long gv_net_recv(void *p, size_t n)
+long gv_net_recv(void *p, size_t n, struct virtio_net_hdr *h)
 {
     uint16_t id;
     uint32_t len;
@@ -146,6 +157,9 @@ long gv_net_recv(void *p, size_t n)
         b = nic.rxbuf + (size_t)id * nic.bufsize;
         if (len > HDR && len <= nic.bufsize && len - HDR <= n) {
             got = (long)(len - HDR);
+            memcpy(h, b, HDR);
+            if (!nic.csum)
+                h->flags = 0;
             memcpy(p, b + HDR, (size_t)got);
         }
         gv_queue_add(&nic.rx, id, b, nic.bufsize, 1);

@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lunik/virtio.h"
+
 /* Bits of the ready set returned by plat_yield(). */
 #define PLAT_READY_CONSOLE 0x1u /* console input (or its end) is waiting */
 #define PLAT_READY_NET     0x2u /* at least one received frame is waiting */
@@ -117,6 +119,7 @@ struct plat_net_info {
     uint32_t ipv4_addr;         /* fixed IPv4 address, network byte order; */
     uint32_t ipv4_netmask;      /*   0.0.0.0 = ask DHCP (RFC 2131) */
     uint32_t ipv4_gateway;      /* 0.0.0.0 = none */
+    int csum_offload;           /* 1: checksum offload (below) */
 };
 
 /*
@@ -126,8 +129,22 @@ struct plat_net_info {
 int plat_net_info(struct plat_net_info *info);
 
 /*
- * plat_net_send: send one frame of n bytes at p. Never blocks. The target
- * checks the frame first: PLAT_ETH_MIN <= n <= mtu + PLAT_ETH_HEADER.
+ * Checksum offload. Each frame crosses with a struct virtio_net_hdr
+ * (lunik/virtio.h, virtio 1.2 §5.1.6), which both NIC back ends speak (a
+ * tap with IFF_VNET_HDR, and virtio-net). With csum_offload a frame sent
+ * may leave its TCP or UDP checksum partial (flags NEEDS_CSUM: the field
+ * holds the pseudo-header sum, and the sum over bytes csum_start.. is
+ * stored at csum_start + csum_offset by whoever delivers it), and a frame
+ * received may come so too, or with DATA_VALID (its checksum was
+ * checked); either way it needs no check. Without csum_offload headers
+ * are ignored on sending and all zero on receiving: every checksum is
+ * complete. The NICs offer it on a tap (both targets), not on slirp.
+ */
+
+/*
+ * plat_net_send: send one frame of n bytes at p, with its header h (NULL:
+ * every checksum is complete). Never blocks. The target checks the frame
+ * first: PLAT_ETH_MIN <= n <= mtu + PLAT_ETH_HEADER.
  * Returns 0 when the back end took the frame, -1 when it was refused (bad
  * length, no NIC) or dropped (the back end is full, as a NIC's full TX
  * ring); TCP retransmits what is lost, UDP loses it. The kvm target puts
@@ -136,17 +153,18 @@ int plat_net_info(struct plat_net_info *info);
  * and at the next plat_yield(), and only if it went idle); there 0 means
  * the frame is queued, and one the back end drops later is only counted.
  */
-int plat_net_send(const void *p, size_t n);
+int plat_net_send(const void *p, size_t n, const struct virtio_net_hdr *h);
 
 /*
  * plat_net_recv: copy the oldest waiting received frame to p (n bytes of
- * room; n >= mtu + PLAT_ETH_HEADER always suffices). Never blocks. Returns
+ * room; n >= mtu + PLAT_ETH_HEADER always suffices) and its header to *h
+ * (see checksum offload above). Never blocks. Returns
  * the frame's length (> 0), or 0 when no frame waits (or there is no NIC).
  * A frame longer than n is dropped and the next one is tried. Frames that
  * arrive while the program is busy are queued by the back end up to a
  * bound, then dropped (as a full RX ring).
  */
-long plat_net_recv(void *p, size_t n);
+long plat_net_recv(void *p, size_t n, struct virtio_net_hdr *h);
 
 /*
  * plat_deadline: call fn() once the monotonic clock passes deadline_ns

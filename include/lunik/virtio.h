@@ -79,6 +79,8 @@
 /* Feature bits (§6, §5.1.3, §5.3.3), as bit numbers. */
 #define VIRTIO_F_EVENT_IDX    29        /* used_event / avail_event */
 #define VIRTIO_F_VERSION_1    32        /* this specification, not legacy */
+#define VIRTIO_NET_F_CSUM     0         /* device completes partial csums */
+#define VIRTIO_NET_F_GUEST_CSUM 1       /* driver takes partial csums */
 #define VIRTIO_NET_F_MTU      3         /* config.mtu is valid */
 #define VIRTIO_NET_F_MAC      5         /* config.mac is valid */
 #define VIRTIO_CONSOLE_F_SIZE 0         /* config.cols/rows are valid */
@@ -140,9 +142,19 @@ static inline int virtq_need_event(uint16_t event, uint16_t new_idx,
     return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
 }
 
-/* The header before every network frame in both directions (§5.1.6)
- * with VIRTIO_F_VERSION_1: 12 bytes, all zero for lunik (no checksum or
- * segmentation offload is negotiated). */
+/*
+ * The header before every network frame in both directions (§5.1.6)
+ * with VIRTIO_F_VERSION_1: 12 bytes. Linux's tap takes the same header
+ * (IFF_VNET_HDR, TUNSETVNETHDRSZ 12). lunik uses checksum offload only
+ * (VIRTIO_NET_F_CSUM, VIRTIO_NET_F_GUEST_CSUM; §5.1.6.2): flags
+ * NEEDS_CSUM says the TCP or UDP checksum holds only the pseudo-header
+ * sum, to be completed over bytes csum_start.. and stored at csum_start +
+ * csum_offset; DATA_VALID (received frames) says the device checked it.
+ * No segmentation offload: gso_type is always VIRTIO_NET_HDR_GSO_NONE.
+ */
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1u
+#define VIRTIO_NET_HDR_F_DATA_VALID 2u
+#define VIRTIO_NET_HDR_GSO_NONE     0u
 struct virtio_net_hdr {
     uint8_t flags;
     uint8_t gso_type;

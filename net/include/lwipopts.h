@@ -94,7 +94,12 @@ void lunik_net_mem_free(void *p);           /* as free(3), not NULL */
 #define LWIP_NETIF_API              0
 #define LWIP_NETIF_TX_SINGLE_PBUF   0
 
-/* Checksums in software, both ways (no offload on slirp or a plain tap). */
+/* Checksums in software, both ways, unless the NIC offers checksum
+ * offload (platform.h; a tap does, slirp does not): net/stack.c then
+ * turns TCP checksum generation off for the netif and leaves the
+ * checksum partial, and skips the TCP and UDP checks of each frame the
+ * NIC says needs none. */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1
 #define CHECKSUM_GEN_IP             1
 #define CHECKSUM_GEN_UDP            1
 #define CHECKSUM_GEN_TCP            1

@@ -2,11 +2,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "host/host.h"
@@ -175,6 +177,8 @@ static int dhcp_reply_type(const uint8_t *f, long n, uint32_t *yiaddr)
  * of one second: a bound so that a broken back end cannot hang the test)
  * until match() accepts one; its length, or 0.
  */
+static struct virtio_net_hdr last_hdr;  /* the header of wait_frame's */
+
 static long wait_frame(uint8_t *f, size_t room, int rounds,
                        int (*match)(const uint8_t *, long, void *),
                        void *arg)
@@ -183,7 +187,7 @@ static long wait_frame(uint8_t *f, size_t room, int rounds,
         long n;
         if (!(host_wait(1000000000u, HOST_READY_NET) & HOST_READY_NET))
             continue;
-        while ((n = host_net_recv(f, room)) > 0)
+        while ((n = host_net_recv(&last_hdr, f, room)) > 0)
             if (match(f, n, arg))
                 return n;
     }
@@ -244,7 +248,7 @@ static void test_user(void)
     const uint8_t *a;
 
     is(host_net_info(&info), -1, "no NIC before host_net_open");
-    is(host_net_recv(f, sizeof f), 0, "no frames without a NIC");
+    is(host_net_recv(&last_hdr, f, sizeof f), 0, "no frames without a NIC");
     is(host_net_open(&c, why, sizeof why), 0, "user-mode networking opens");
     is(host_net_info(&info), 0, "the NIC is described");
     ok(memcmp(info.mac, guest_mac, 6) == 0 && info.mtu == 1500 &&
@@ -254,7 +258,7 @@ static void test_user(void)
     /* ARP: who has 10.0.2.2 (the gateway)? */
     n = (long)arp(f, broadcast, 1, guest_mac, ip("10.0.2.15"), zero,
                   ip("10.0.2.2"));
-    is(host_net_send(f, (size_t)n), 0, "an ARP request is sent");
+    is(host_net_send(NULL, f, (size_t)n), 0, "an ARP request is sent");
     is(host_wait(UINT64_MAX, HOST_READY_NET), HOST_READY_NET,
        "host_wait reports a frame");
     op = 2;
@@ -276,7 +280,7 @@ static void test_user(void)
 
     /* DHCP: slirp's server offers the first address, 10.0.2.15. */
     n = (long)dhcp_discover(f);
-    is(host_net_send(f, (size_t)n), 0, "a DHCPDISCOVER is sent");
+    is(host_net_send(NULL, f, (size_t)n), 0, "a DHCPDISCOVER is sent");
     n = wait_frame(f, sizeof f, 5, match_dhcp, &yiaddr);
     is(n > 0 ? dhcp_reply_type(f, n, &yiaddr) : -1, 2,
        "slirp answers with a DHCPOFFER");
@@ -286,18 +290,25 @@ static void test_user(void)
     memset(f, 0, sizeof f);
     eth(f, broadcast, guest_mac, 0x88b5);       /* local experimental */
     host_net_stats(&st);
-    is(host_net_send(f, 13), -1, "a 13-byte frame is refused");
-    is(host_net_send(f, 1500 + 15), -1, "an mtu+15-byte frame is refused");
-    is(host_net_send(f, 1500 + 14), 0, "an mtu+14-byte frame is taken");
-    is(host_net_send(f, 14), 0, "a header-only frame is taken");
+    is(host_net_send(NULL, f, 13), -1, "a 13-byte frame is refused");
+    is(host_net_send(NULL, f, 1500 + 15), -1, "an mtu+15-byte frame is refused");
+    is(host_net_send(NULL, f, 1500 + 14), 0, "an mtu+14-byte frame is taken");
+    is(host_net_send(NULL, f, 14), 0, "a header-only frame is taken");
+    {
+        struct virtio_net_hdr h = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+                                    .csum_start = 34, .csum_offset = 6 };
+        is(host_net_send(&h, f, 60), -1,
+           "slirp refuses a partial checksum (it offers no offload)");
+    }
     {
         struct host_net_stats st2;
         host_net_stats(&st2);
-        is((long)(st2.tx_refused - st.tx_refused), 2,
-           "both refusals are counted");
+        is((long)(st2.tx_refused - st.tx_refused), 3,
+           "the refusals are counted");
         is((long)(st2.tx_frames - st.tx_frames), 2,
            "both good frames are counted");
     }
+    ok(!info.csum_offload, "slirp offers no checksum offload");
     is(host_wait(1000000u, HOST_READY_NET), 0,
        "host_wait times out when nothing comes");
 
@@ -388,6 +399,65 @@ static int match_udp(const uint8_t *f, long n, void *arg)
            memcmp(ipv4 + 28, msg, len) == 0;
 }
 
+/* A UDP datagram from TAP_GUEST:9 to TAP_HOST:port with payload msg,
+ * its UDP checksum left partial (the pseudo-header sum, RFC 768 and
+ * virtio 1.2 §5.1.6.2); the frame's length. */
+static size_t udp_partial(uint8_t *f, const uint8_t *dst, unsigned port,
+                          const char *msg)
+{
+    uint8_t *ipv4 = eth(f, dst, guest_mac, ETH_IPV4), *udp = ipv4 + 20;
+    size_t len = strlen(msg), ulen = 8 + len;
+    uint32_t src = ip(TAP_GUEST), to = ip(TAP_HOST), sum;
+
+    memset(ipv4, 0, 20 + 8);
+    ipv4[0] = 0x45;
+    put16(ipv4 + 2, (unsigned)(20 + ulen));
+    ipv4[8] = 64;
+    ipv4[9] = 17;
+    memcpy(ipv4 + 12, &src, 4);
+    memcpy(ipv4 + 16, &to, 4);
+    put16(ipv4 + 10, cksum(ipv4, 20));
+    put16(udp, 9);
+    put16(udp + 2, port);
+    put16(udp + 4, (unsigned)ulen);
+    memcpy(udp + 8, msg, len);
+    sum = get16(ipv4 + 12) + get16(ipv4 + 14) + get16(ipv4 + 16) +
+          get16(ipv4 + 18) + 17 + (uint32_t)ulen;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    put16(udp + 6, sum);                /* not complemented: partial */
+    return 14 + 20 + ulen;
+}
+
+/* Frames to the kernel: a partial checksum with NEEDS_CSUM is delivered;
+ * headers that break the rules are refused before the tap. */
+static void test_tap_send(int s, uint8_t *f, const uint8_t *kernel_mac)
+{
+    const char *msg = "partial checksum";
+    struct sockaddr_in at = { .sin_family = AF_INET,
+                              .sin_addr.s_addr = ip(TAP_HOST) };
+    socklen_t alen = sizeof at;
+    struct virtio_net_hdr h = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+                                .csum_start = 34, .csum_offset = 6 };
+    char got[64] = "";
+    size_t n;
+    struct timeval tv = { .tv_sec = 5 };
+
+    bind(s, (struct sockaddr *)&at, sizeof at);
+    getsockname(s, (struct sockaddr *)&at, &alen);
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    n = udp_partial(f, kernel_mac, ntohs(at.sin_port), msg);
+    is(host_net_send(&h, f, n), 0, "a frame with NEEDS_CSUM is written");
+    ok(recv(s, got, sizeof got - 1, 0) == (ssize_t)strlen(msg) &&
+       strcmp(got, msg) == 0,
+       "... and the kernel delivers its datagram (checksum completed)");
+    h.csum_start = (uint16_t)(n - 7);
+    is(host_net_send(&h, f, n), -1,
+       "a checksum field past the frame's end is refused");
+    h = (struct virtio_net_hdr){ .gso_type = 1 };
+    is(host_net_send(&h, f, n), -1, "segmentation offload is refused");
+}
+
 static void test_tap(void)
 {
     struct lunik_net_config c = user_cfg();
@@ -404,19 +474,31 @@ static void test_tap(void)
     snprintf(c.tap_name, sizeof c.tap_name, "%s", "lo");
     is(host_net_open(&c, why, sizeof why), -1, "lo is not a tap");
 
+    /* The tap and its address live in a network namespace of this
+     * process's own, which goes away with it. */
+    if (unshare(CLONE_NEWNET) != 0) {
+        printf("# cannot make a network namespace (unshare(CLONE_NEWNET): "
+               "%s)\n", strerror(errno));
+        skip(13, "no network namespace");
+        return;
+    }
     snprintf(tap, sizeof tap, "lunu%u", (unsigned)getpid() % 100000000u);
     if (sh("ip tuntap add dev %s mode tap >/dev/null 2>&1") != 0 ||
         sh("ip addr add " TAP_HOST "/24 dev %s && ip link set %s up") != 0) {
         printf("# cannot create a tap here (ip tuntap add dev %s mode tap "
                "failed: it needs CAP_NET_ADMIN and /dev/net/tun)\n", tap);
-        skip(5, "no tap interface");
+        skip(13, "no tap interface");
         sh("ip link del %s >/dev/null 2>&1");
         return;
     }
     snprintf(c.tap_name, sizeof c.tap_name, "%s", tap);
     if (host_net_open(&c, why, sizeof why) != 0)
         printf("# %s\n", why);
-    is(host_net_info(&(struct host_net_info){ 0 }), 0, "a tap attaches");
+    {
+        struct host_net_info ti = { 0 };
+        is(host_net_info(&ti), 0, "a tap attaches");
+        ok(ti.csum_offload, "... offering checksum offload");
+    }
 
     /* A datagram to TAP_GUEST makes the kernel ask, on the tap, who has
      * it; the guest answers, and the kernel then delivers the datagram. */
@@ -433,12 +515,22 @@ static void test_tap(void)
             memcpy(kernel_mac, f + 6, 6);
             n = (long)arp(f, kernel_mac, 2, guest_mac, ip(TAP_GUEST),
                           kernel_mac, ip(TAP_HOST));
-            is(host_net_send(f, (size_t)n), 0, "the guest's ARP reply is "
+            is(host_net_send(NULL, f, (size_t)n), 0, "the guest's ARP reply is "
                "written to the tap");
             n = wait_frame(f, sizeof f, 5, match_udp, (void *)msg);
             ok(n > 0, "the kernel then sends the datagram to the guest");
+            ok(n > 0 && !(last_hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM),
+               "... with its checksum complete (offload is off)");
+            is(host_net_set_csum_offload(1), 0, "checksum offload turns on");
+            sendto(s, msg, strlen(msg), 0, (struct sockaddr *)&to,
+                   sizeof to);
+            n = wait_frame(f, sizeof f, 5, match_udp, (void *)msg);
+            ok(n > 0 && last_hdr.flags == VIRTIO_NET_HDR_F_NEEDS_CSUM &&
+               last_hdr.csum_start == 34 && last_hdr.csum_offset == 6,
+               "then the kernel leaves the datagram's checksum partial");
+            test_tap_send(s, f, kernel_mac);
         } else {
-            skip(2, "no ARP request");
+            skip(9, "no ARP request");
         }
         close(s);
     }
