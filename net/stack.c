@@ -9,6 +9,8 @@
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "lwip/timeouts.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/tcp.h"
 #include "netif/ethernet.h"
 
 #include "lunik/platform.h"
@@ -23,6 +25,12 @@ static uint64_t net_clock_zero; /* plat_clock_monotonic() at start, ns */
 static unsigned int net_rand_state;
 
 /* ------------------------------------------------- lwIP's port hooks */
+
+/* The big-endian 16-bit value at p. */
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
 
 /* sys_now: milliseconds on the monotonic clock (lwIP 2.1 sys.h; NO_SYS). */
 u32_t sys_now(void)
@@ -62,16 +70,52 @@ void lunik_net_diag(const char *fmt, ...)
     va_end(ap);
 }
 
+/*
+ * lwIP's LWIP_HOOK_IP4_INPUT, before each IPv4 packet is processed: a SYN
+ * (without ACK) for a connection that lwIP still holds in TIME-WAIT, with
+ * a sequence number past everything that connection received, ends the
+ * TIME-WAIT so that the listener takes the SYN as a new connection (RFC
+ * 9293 3.10.7.4 leaves this to the implementation; RFC 1122 4.2.2.13 and
+ * RFC 6191 describe it, and Linux does it). lwIP alone answers such a SYN
+ * with an ACK of the old connection, which the peer resets and retries
+ * until the TIME-WAIT ends, two minutes later: slirp's port forwards give
+ * the guest the host client's own port, which the host reuses sooner.
+ * Never eats the packet: returns 0.
+ */
+int lunik_net_ip4_input(struct pbuf *p, struct netif *inp)
+{
+    const uint8_t *ip = p->payload, *tcp;
+    size_t ihl;
+    struct tcp_pcb *pcb;
+
+    (void)inp;
+    if (p->len < 20 || ip[9] != 6 || (get16(ip + 6) & 0x3fff) != 0)
+        return 0;                       /* not TCP, or a fragment */
+    ihl = (size_t)(ip[0] & 15) * 4;
+    if (ihl < 20 || p->len < ihl + 20)
+        return 0;
+    tcp = ip + ihl;
+    if ((tcp[13] & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
+        return 0;
+    u32_t seq = (u32_t)get16(tcp + 4) << 16 | get16(tcp + 6);
+    u16_t src_port = get16(tcp), dst_port = get16(tcp + 2);
+    for (pcb = tcp_tw_pcbs; pcb != NULL; pcb = pcb->next) {
+        if (pcb->remote_port == src_port && pcb->local_port == dst_port &&
+            memcmp(&pcb->remote_ip, ip + 12, 4) == 0 &&
+            memcmp(&pcb->local_ip, ip + 16, 4) == 0) {
+            if (TCP_SEQ_GT(seq, pcb->rcv_nxt))
+                tcp_abort(pcb);         /* frees it; sends nothing */
+            break;
+        }
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------- the netif */
 
 /* The checksum flags of a netif with checksum offload: lwIP makes every
  * checksum but TCP's (net_tcp_partial) and checks all of them. */
 #define NET_CSUM_FLAGS (NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_GEN_TCP)
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 /*
  * With checksum offload: when the n-byte frame f is an IPv4 TCP segment

@@ -221,6 +221,37 @@ for t in $(targets); do
         "an idle client is disconnected without a reply on $t"
     http "$url/"
     is "$code $body" "200 hello from lunik" "still serving after timeouts on $t"
+
+    # Through -p the guest sees the host client's own port, and the host
+    # reuses a port while the guest's end of its last connection is still
+    # in TIME-WAIT: the new SYN must open a new connection.
+    out=$(timeout 40 python3 - 127.0.0.1 "$port" <<'PY'
+import socket, sys
+lport, out = None, []
+for _ in range(3):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", lport or 0))
+    lport = s.getsockname()[1]
+    s.settimeout(10)
+    try:
+        s.connect((sys.argv[1], int(sys.argv[2])))
+        s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        got = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+        out.append("200" if got.startswith(b"HTTP/1.1 200") else "bad")
+    except OSError as e:
+        out.append(type(e).__name__)
+    s.close()
+print(" ".join(out))
+PY
+)
+    is "$out" "200 200 200" \
+        "three connections from one client port, one after another, on $t"
     stop_bg httpd
 
     port=$(free_port)

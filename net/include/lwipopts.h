@@ -109,6 +109,13 @@ void lunik_net_mem_free(void *p);           /* as free(3), not NULL */
 #define CHECKSUM_CHECK_TCP          1
 #define CHECKSUM_CHECK_ICMP         1
 
+/* A SYN for a connection lwIP still holds in TIME-WAIT (net/stack.c):
+ * slirp's port forwards reuse the host client's port. */
+struct pbuf;
+struct netif;
+int lunik_net_ip4_input(struct pbuf *p, struct netif *inp);
+#define LWIP_HOOK_IP4_INPUT(p, inp) lunik_net_ip4_input((p), (inp))
+
 /* No statistics or debug output. */
 #define LWIP_STATS                  0
 #define LWIP_STATS_DISPLAY          0
