@@ -393,7 +393,7 @@ PY
         tx=$(echo "$line" | sed -n 's/.*(offload): tx \([0-9]*\), rx \([0-9]*\).*/\1/p')
         rx=$(echo "$line" | sed -n 's/.*(offload): tx [0-9]*, rx \([0-9]*\).*/\1/p')
         ok $(( ${tx:-0} > 1000 && ${rx:-0} > 1000 ? 0 : 1 )) \
-            "the virtio-net device passed partial checksums both ways (tx $tx, rx $rx)"
+            "partial checksums went both ways (tx $tx, rx $rx frames) on kvm"
     fi
 done
 note_kvm_skip "network tests"
