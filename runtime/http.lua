@@ -9,13 +9,17 @@
 -- response framing are C (runtime/httpparse.c, runtime/httprender.c, with
 -- llhttp, RFC 9112); this file runs the connection: it reads, hands the
 -- bytes to the connection's parser, runs the handler on each request and
--- writes its response. Requests on a connection are answered strictly in
+-- writes its response. On a lunik.net connection the bytes move in C both
+-- ways (parser:next reads them, reply writes the response: netlib.h's
+-- lunik_net_stream). Requests on a connection are answered strictly in
 -- order, so pipelined requests work. Every limit is in bytes or seconds and
 -- bounds the memory one connection can hold: at most max_line plus
 -- max_header_bytes of header data plus max_body of body, plus one read.
 --
 -- The C half is this chunk's argument inside lunik (runtime.c); a plain
--- lua5.4 (the unit tests) passes it too, from build/tests/lunik_httpcore.so.
+-- lua5.4 (the unit tests) passes it too, from build/tests/lunik_httpcore.so
+-- (without reply and parser:next: scripted connections go through
+-- conn:read and conn:write).
 
 local core, guard = ...
 local parser, render, reply = core.parser, core.render, core.reply
