@@ -19,8 +19,8 @@ $(B)/host/$(LLHTTP_DIR)/%.o: private HOST_CFLAGS += -Wno-unused-parameter \
 # The C half as a module for the stand-alone lua5.4 that runs
 # tests/unit/http_test.lua.
 HTTPCORE_SRCS := runtime/httpcore.c runtime/httpparse.c runtime/httprender.c
-$(B)/tests/lunik_httpcore.so: $(HTTPCORE_SRCS) runtime/httpcore.h runtime/udata.h runtime/netlib.h \
-    $(LLHTTP_SRCS) | $(LUA_DIR)/lua.h
+$(B)/tests/lunik_httpcore.so: $(HTTPCORE_SRCS) runtime/httpcore.h \
+    runtime/udata.h runtime/netlib.h $(LLHTTP_SRCS) | $(LUA_DIR)/lua.h
 	@mkdir -p $(@D)
 	$(HOST_CC) -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
 	    -Wno-implicit-fallthrough -fPIC -shared -I$(LUA_DIR) \
