@@ -63,7 +63,6 @@ static struct {
     unsigned offload_gen;               /* the start whose features the
                                            back end's offload follows */
     int csum, guest_csum;               /* negotiated, for that start */
-    int rx_partial;                     /* the last frame received was */
     uint8_t bounce[65536 + 64];
 } net = { .t = MON_DEVTHREAD_INIT };
 
@@ -118,19 +117,16 @@ static void send_chain(const struct mon_virtq_chain *c)
         return;
     }
     n = c->out_len - NET_HDR;
-    /* The driver's header, read once (the guest may change it): only a
-     * partial checksum (VIRTIO_NET_F_CSUM) goes on, and host_net_send
-     * checks that it lies inside the frame. */
+    /* The driver's header, read once (the guest may change it). Without
+     * VIRTIO_NET_F_CSUM it must be all "no offload"; host_net_send
+     * refuses any flag but NEEDS_CSUM, any segmentation, and a checksum
+     * field outside the frame. */
     gather(c, 0, (uint8_t *)&h, NET_HDR);
-    if (net.csum && h.flags == VIRTIO_NET_HDR_F_NEEDS_CSUM)
-        h = (struct virtio_net_hdr){ .flags = h.flags,
-                                     .gso_type = h.gso_type,
-                                     .csum_start = h.csum_start,
-                                     .csum_offset = h.csum_offset };
-    else if (h.flags == 0 && h.gso_type == VIRTIO_NET_HDR_GSO_NONE)
-        memset(&h, 0, sizeof h);
-    else
-        h.flags = 0xff;                 /* not negotiated: refused */
+    if (!net.csum && (h.flags != 0 || h.gso_type != 0)) {
+        s->net_tx_dropped++;
+        return;
+    }
+    h.hdr_len = h.gso_size = h.num_buffers = 0;
     if (c->out[0].iov_len == c->out_len) {
         frame = (const uint8_t *)c->out[0].iov_base + NET_HDR;
     } else {
@@ -169,7 +165,7 @@ static int net_tx(void)
 
 /* The header a received frame gets (§5.1.6.4): the back end's checksum
  * flags only with VIRTIO_NET_F_GUEST_CSUM; num_buffers 1 (no
- * VIRTIO_NET_F_MRG_RXBUF). */
+ * VIRTIO_NET_F_MRG_RXBUF). Counts the frame if its checksum is partial. */
 static void rx_header(struct virtio_net_hdr *h)
 {
     if (!net.guest_csum)
@@ -179,7 +175,8 @@ static void rx_header(struct virtio_net_hdr *h)
     if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
         h->csum_start = h->csum_offset = 0;
     h->num_buffers = 1;
-    net.rx_partial = (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0;
+    net.vm->stats.net_rx_partial +=
+        (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0;
 }
 
 /* Receive one frame into the held buffer; its length with the header,
@@ -238,7 +235,6 @@ static int net_rx(void)
         mon_virtq_push(q, net.rx.head, len);
         net.rx_held = 0;
         s->net_rx_frames++;
-        s->net_rx_partial += net.rx_partial;
         s->net_rx_bytes += len - NET_HDR;
         n++;
     }
