@@ -616,6 +616,26 @@ static struct hp *hp_check(lua_State *L)
 
 static int hp_run(lua_State *L, struct hp *h);
 
+/* Has the request failed? A callback that raised a Lua error (out of
+ * memory) left busy set: that is a 500. */
+static int hp_broken(struct hp *h)
+{
+    if (h->busy && !h->status)
+        h->status = 500;
+    return h->status != 0;
+}
+
+/* Push the results for "every buffered byte is parsed": "more", started
+ * [, err: the input has ended]. */
+static int hp_more(lua_State *L, struct hp *h, const char *err)
+{
+    lua_pushliteral(L, "more");
+    lua_pushboolean(L, h->in_request);
+    if (err)
+        lua_pushstring(L, err);
+    return err ? 3 : 2;
+}
+
 /* Push the results for a failed request: nil, status, pending. */
 static int hp_failed(lua_State *L, struct hp *h)
 {
@@ -648,18 +668,14 @@ static int hp_parse(lua_State *L)
     const char *data = luaL_optlstring(L, 2, NULL, &n);
     int r;
 
-    if (h->busy && !h->status)
-        h->status = 500;                    /* a callback raised an error */
-    if (h->status)
+    if (hp_broken(h))
         return hp_failed(L, h);
     if (data && n > 0)
         hp_push(L, h, data, n);
     lua_settop(L, 2);
     if ((r = hp_run(L, h)) >= 0)
         return r;
-    lua_pushliteral(L, "more");
-    lua_pushboolean(L, h->in_request);
-    return 2;
+    return hp_more(L, h, NULL);
 }
 
 /* Bytes parser:next reads from the connection at a time. */
@@ -680,9 +696,7 @@ static int hp_next(lua_State *L)
         lua_touserdata(L, lua_upvalueindex(1));
     const char *err = NULL;
 
-    if (h->busy && !h->status)
-        h->status = 500;
-    if (h->status)
+    if (hp_broken(h))
         return hp_failed(L, h);
     lua_settop(L, 2);
     for (;;) {
@@ -700,11 +714,7 @@ static int hp_next(lua_State *L)
             break;
         h->in.len += got;
     }
-    lua_pushliteral(L, "more");
-    lua_pushboolean(L, h->in_request);
-    if (err)
-        lua_pushstring(L, err);
-    return err ? 3 : 2;
+    return hp_more(L, h, err);
 }
 
 /* Parse the buffered input up to the first thing Lua must act on (a
