@@ -1,7 +1,7 @@
 # runtime/build.mk: the Lua runtime (event loop, lunik, lunik.net, lunik.http), guest and host.
 BOTH_SRCS += runtime/runtime.c runtime/alloc.c runtime/guard.c runtime/netlib.c \
     runtime/httpcore.c runtime/httpparse.c runtime/httprender.c \
-    runtime/lua_sources.S
+    runtime/httpserve.c runtime/lua_sources.S
 
 # llhttp 8.1's C sources from Debian's node-llhttp, linked into
 # third_party/llhttp by scripts/setup.sh; third-party code, built as shipped.
@@ -18,7 +18,8 @@ $(B)/host/$(LLHTTP_DIR)/%.o: private HOST_CFLAGS += -Wno-unused-parameter \
 
 # The C half as a module for the stand-alone lua5.4 that runs
 # tests/unit/http_test.lua.
-HTTPCORE_SRCS := runtime/httpcore.c runtime/httpparse.c runtime/httprender.c
+HTTPCORE_SRCS := runtime/httpcore.c runtime/httpparse.c runtime/httprender.c \
+    runtime/httpserve.c
 $(B)/tests/lunik_httpcore.so: $(HTTPCORE_SRCS) runtime/httpcore.h \
     runtime/udata.h runtime/netlib.h $(LLHTTP_SRCS) | $(LUA_DIR)/lua.h
 	@mkdir -p $(@D)

@@ -5,11 +5,13 @@
 --       return 200, { ["Content-Type"] = "text/plain" }, "hi\n"
 --   end))
 --
--- One handler coroutine per connection (net.listen gives it). Parsing and
--- response framing are C (runtime/httpparse.c, runtime/httprender.c, with
--- llhttp, RFC 9112); this file runs the connection: it reads, hands the
--- bytes to the connection's parser, runs the handler on each request and
--- writes its response. On a lunik.net connection the bytes move in C both
+-- One handler coroutine per connection (net.listen gives it). The
+-- connection runs in C: parsing (runtime/httpparse.c, with llhttp, RFC
+-- 9112), response framing (runtime/httprender.c) and the loop that reads,
+-- runs the handler on each request and writes its response
+-- (runtime/httpserve.c); Lua runs the handler. This file holds the API,
+-- its options and the rare paths (a handler that fails, a request that
+-- cannot be read). On a lunik.net connection the bytes move in C both
 -- ways (parser:next reads them, reply writes the response: netlib.h's
 -- lunik_net_stream). Requests on a connection are answered strictly in
 -- order, so pipelined requests work. Every limit is in bytes or seconds and
@@ -23,6 +25,7 @@
 
 local core, guard = ...
 local parser, render, reply = core.parser, core.render, core.reply
+local serve = core.serve
 -- guard (runtime/guard.c, from lunik.lua): budget stops and counters; a
 -- plain lua5.4 (the unit tests) has none.
 guard = guard or { expired = function() return false end,
@@ -36,12 +39,12 @@ local count_handler = guard.count_handler
 local lower = string.lower
 local mtype = math.type
 local pairs, setmetatable, tostring, type = pairs, setmetatable, tostring, type
-local getmetatable, pcall, xpcall = getmetatable, pcall, xpcall
+local getmetatable, pcall = getmetatable, pcall
 local traceback = debug.traceback
 
 local http = {}
 
-local READ_SIZE = 16384     -- bytes asked of conn:read at a time
+local READ_SIZE = 16384     -- bytes asked of conn:read at a time (linger)
 
 -- Option names, defaults and units (see http.serve).
 local DEFAULTS = {
@@ -159,140 +162,61 @@ local function fast_stream(conn)
     return stream_of(conn)
 end
 
--- Write a response: through reply() to box (a lunik.net connection's,
--- or nil: render() and conn:write). -> true, close (written; close: the
--- connection must close after it) | false (the connection failed) | nil,
--- problem (bad values from the handler; nothing was written).
-local function respond(conn, o, box, method, status, headers, body, close,
-                       keep_10)
-    local wt = o.write_timeout
-    if box then
-        local sent, closing, rest = reply(box, method, status, headers, body,
-                                          close, keep_10)
-        if sent == nil then return nil, closing end
-        if not sent and not (rest and conn:write(rest, wt)) then
-            return false
+-- The handler threw (err: its message with a traceback) or returned
+-- values that are no response (problem: what is wrong with them).
+-- -> status, headers, body: the response to send instead | nil: the
+-- connection closes (a handler stopped over its budget, answered with
+-- 503 here).
+local function failed(conn, o, err, problem)
+    if problem then
+        io.stderr:write("lunik: http handler: ", problem, "; sent 500\n")
+        return 500, TEXT_PLAIN, "internal server error\n"
+    end
+    local why = guard.count_error(err)
+    if why == "budget" then                 -- stopped: 503, then close
+        local _, text = guard.expired()
+        if not string.find(err, text, 1, true) then
+            err = text .. " (" .. err .. ")"
         end
-        return true, closing
+        guard.grace(0.5)
+        io.stderr:write("lunik: error in http handler: ", err, "\n")
+        send_error(conn, o, 503)
+        return nil
     end
-    local head, rest, closing = render(method, status, headers, body, close,
-                                       keep_10)
-    if not head then return nil, rest end       -- rest: what is wrong
-    if not conn:write(head, wt) or (rest and not conn:write(rest, wt)) then
-        return false
+    io.stderr:write("lunik: error in http handler: ", err, "\n")
+    if why == "memory" then                 -- the heap is full: 503
+        return 503, TEXT_PLAIN, "service unavailable\n"
     end
-    return true, closing
+    return 500, TEXT_PLAIN, "internal server error\n"
 end
 
--- Run handler(req) and send its response; close: the connection must
--- close after it. -> true: read the next request | false.
-local function answer(conn, o, box, handler, req, close, server)
-    count_handler()
-    if server then
-        local l = server.listener
-        l.requests = (l.requests or 0) + 1
-    end
-    local ok, status, headers, body = xpcall(handler, with_traceback, req)
-    if server and server.closed then close = true end
-    local method, keep_10 = req.method, req.version == "HTTP/1.0"
-    local sent, closing
-    if ok then
-        sent, closing = respond(conn, o, box, method, status, headers, body,
-                                close, keep_10)
-        if sent ~= nil then return sent and not closing end
-        io.stderr:write("lunik: http handler: ", closing, "; sent 500\n")
-    else
-        local why = guard.count_error(status)
-        if why == "budget" then             -- stopped: 503, then close
-            local _, text = guard.expired()
-            if not string.find(status, text, 1, true) then
-                status = text .. " (" .. status .. ")"
-            end
-            guard.grace(0.5)
-            io.stderr:write("lunik: error in http handler: ", status, "\n")
-            send_error(conn, o, 503)
-            return false
-        end
-        io.stderr:write("lunik: error in http handler: ", status, "\n")
-        if why == "memory" then             -- the heap is full: 503
-            sent, closing = respond(conn, o, box, method, 503, TEXT_PLAIN,
-                                    "service unavailable\n", close, keep_10)
-            return sent and not closing
-        end
-    end
-    sent, closing = respond(conn, o, box, method, 500, TEXT_PLAIN,
-                            "internal server error\n", close, keep_10)
-    return sent and not closing
+-- A request could not be read: answer `code` and close; pending: its
+-- body may still be coming (linger first).
+local function bad(conn, o, code, pending)
+    if send_error(conn, o, code) and pending then linger(conn, o) end
 end
 
--- Serve HTTP/1.x requests on conn until it closes or must close. The
--- parser says what to do next (httpparse.c, parser:parse): read more
--- (within idle_timeout between requests, read_timeout from a request's
--- first byte to its end), send 100 Continue, answer a request, or answer
--- an error status and close. On a lunik.net connection the parser reads
--- the bytes itself (parser:next) and reply() writes the responses.
+-- The Lua helpers of the C connection loop (httpserve.c's lib), made on
+-- the first connection (after fast_stream has fetched wait_io).
+local lib
+
+-- Serve HTTP/1.x requests on conn until it closes or must close, then
+-- close it. The loop is C (httpserve.c's serve): it reads (within
+-- idle_timeout between requests, read_timeout from a request's first
+-- byte to its end), lets the parser say what to do next (read more, send
+-- 100 Continue, answer a request, or answer an error status and close),
+-- runs the handler and writes its response. On a lunik.net connection the
+-- parser reads the bytes itself (parser:next) and reply() writes the
+-- responses.
 local function serve_conn(conn, handler, o, server)
-    local p = parser(o)
     local box, id = fast_stream(conn)
-    local parse, pull, read = p.parse, p.next, conn.read
-    local peer = conn:peer()
-    local data, deadline, idle
-    while true do
-        if server then                  -- after a reload: the new code's
-            while server.next do server = server.next end
-            handler = server.handler
-        end
-        local req, a, b
-        if box then
-            req, a, b = pull(p, box)
-        else
-            req, a, b = parse(p, data)
-            data = nil
-        end
-        if req == "more" then
-            -- A request's read_timeout runs from when parse() first finds
-            -- it part-read: at most one parse after its first byte came;
-            -- idle_timeout from when the connection has nothing to do.
-            if a then                       -- a request is part-read
-                deadline = deadline or now() + o.read_timeout
-            else
-                deadline = nil
-            end
-            local err
-            if box then                     -- b: the input has ended
-                local due = deadline
-                if not a then
-                    idle = idle or now() + o.idle_timeout
-                    due = idle
-                end
-                if b or not wait_io(id, due) then err = b or "timeout" end
-                box = conn.box              -- closed meanwhile: nil
-                if not box then err = err or "closed" end
-            else
-                local timeout = a and deadline - now() or o.idle_timeout
-                if timeout > 0 then data, err = read(conn, READ_SIZE, timeout)
-                else err = "timeout" end
-            end
-            if err then
-                if err == "timeout" and a then send_error(conn, o, 408) end
-                break
-            end
-        elseif req == "continue" then
-            if not conn:write("HTTP/1.1 100 Continue\r\n\r\n",
-                              o.write_timeout) then
-                break
-            end
-        elseif req then
-            req.peer = peer
-            deadline, idle = nil, nil
-            if not answer(conn, o, box, handler, req, a, server) then
-                break
-            end
-        else                                -- nil, status, pending
-            if send_error(conn, o, a) and b then linger(conn, o) end
-            break
-        end
+    if not lib then
+        now()                               -- resolves clock
+        lib = { traceback = with_traceback, now = clock, wait_io = wait_io,
+                count_handler = count_handler, failed = failed, bad = bad,
+                reply = reply, render = render }
     end
+    serve(conn, handler, o, server, parser(o), box, id, lib)
     conn:close()
 end
 

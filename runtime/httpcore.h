@@ -107,7 +107,14 @@ int lunik_http_render(lua_State *L);
 void lunik_http_push_reply(lua_State *L, const struct lunik_net_stream *io);
 
 /*
- * lunik_open_httpcore(L, io): push the table { parser, render [, reply] }
+ * lunik_http_push_serve(L): push serve(conn, handler, opts, server,
+ * parser, box, id, lib), the connection loop (httpserve.c).
+ */
+void lunik_http_push_serve(lua_State *L);
+
+/*
+ * lunik_open_httpcore(L, io): push the table { parser, render, serve
+ * [, reply] }
  * that runtime/http.lua takes as its argument; reply (and parser's next
  * method) only with io, lunik.net's streams (netlib.h). Raises a Lua
  * memory error like any lua_* call.
