@@ -151,7 +151,10 @@ static void sv_follow_reload(lua_State *L)
     lua_replace(L, SV_HANDLER);
 }
 
-/* Call conn:write(s, write_timeout) with s on top; go on at step k. */
+/* Call conn:write(s, write_timeout) with s on top. -> k, the step that
+ * takes its result. Like every helper below, it returns the next step to
+ * sv_run's loop instead of calling sv_run: the C stack stays flat however
+ * many requests are answered without a yield (pipelining). */
 static int sv_write(lua_State *L, struct sv *s, int k)
 {
     lua_pushvalue(L, SV_WRITE);
@@ -160,10 +163,10 @@ static int sv_write(lua_State *L, struct sv *s, int k)
     lua_insert(L, -2);
     lua_pushnumber(L, s->write_timeout);
     lua_callk(L, 3, 1, k, sv_run);
-    return sv_run(L, LUA_OK, k);
+    return k;
 }
 
-/* Answer with bad(conn, opts, status, pending), then end. */
+/* Answer with bad(conn, opts, status, pending), then end. -> K_END. */
 static int sv_bad(lua_State *L, int status, int pending)
 {
     lua_settop(L, SV_TOP);
@@ -173,10 +176,11 @@ static int sv_bad(lua_State *L, int status, int pending)
     lua_pushinteger(L, status);
     lua_pushboolean(L, pending);
     lua_callk(L, 4, 0, K_END, sv_run);
-    return 0;
+    return K_END;
 }
 
-/* Call failed(conn, opts, err, problem) with err and problem on top. */
+/* Call failed(conn, opts, err, problem) with err and problem on top.
+ * -> K_FAILED. */
 static int sv_failed(lua_State *L)
 {
     lua_pushvalue(L, SV_FAILED);
@@ -186,14 +190,15 @@ static int sv_failed(lua_State *L)
     lua_pushvalue(L, SV_OPTS);
     lua_insert(L, -3);
     lua_callk(L, 4, 3, K_FAILED, sv_run);
-    return sv_run(L, LUA_OK, K_FAILED);
+    return K_FAILED;
 }
 
 /*
  * Write the response whose status, headers and body are the three values
  * on top, for the request in SV_REQ: through reply() to the box, or
- * render() and conn:write. Goes on at K_PULL (keep reading), at K_END,
- * or into a call whose continuation goes on.
+ * render() and conn:write. -> the next step: K_SENT, K_END (the
+ * connection failed), or the step that takes the result of the call made
+ * (conn:write, failed()).
  */
 static int sv_respond(lua_State *L, struct sv *s)
 {
@@ -219,9 +224,9 @@ static int sv_respond(lua_State *L, struct sv *s)
             goto problem;
         s->close = lua_toboolean(L, -2);
         if (lua_toboolean(L, -3))
-            return sv_run(L, LUA_OK, K_SENT);
+            return K_SENT;
         if (lua_isnil(L, -1))
-            return sv_run(L, LUA_OK, K_END);    /* the connection failed */
+            return K_END;                       /* the connection failed */
         lua_replace(L, top + 1);
         lua_settop(L, top + 1);
         return sv_write(L, s, K_REST_SENT);
@@ -238,7 +243,7 @@ static int sv_respond(lua_State *L, struct sv *s)
 problem:
     /* nil, problem, nil on top (both reply and render) */
     if (s->fallback)
-        return sv_run(L, LUA_OK, K_END);        /* failed()'s own reply */
+        return K_END;                           /* failed()'s own reply */
     lua_pushvalue(L, -2);
     lua_replace(L, top + 2);
     lua_pushnil(L);
@@ -249,9 +254,10 @@ problem:
 
 /*
  * The loop: take the results of the call named by k (status: lua_callk's
- * or lua_pcallk's), then do the next step. Every step either loops here
- * or makes a call whose continuation is this function; none returns
- * through a chain of C frames.
+ * or lua_pcallk's), then do the next step. Every call that may yield has
+ * this function as its continuation; when the call returns without
+ * yielding, the loop goes on at the step it named. Nothing calls sv_run
+ * but Lua (a continuation) and sv_serve, once.
  */
 static int sv_run(lua_State *L, int status, lua_KContext ctx)
 {
@@ -279,7 +285,8 @@ static int sv_run(lua_State *L, int status, lua_KContext ctx)
                 if (what[0] == 'c') {           /* "continue" */
                     lua_settop(L, SV_TOP);
                     lua_pushliteral(L, "HTTP/1.1 100 Continue\r\n\r\n");
-                    return sv_write(L, s, K_CONTINUED);
+                    k = sv_write(L, s, K_CONTINUED);
+                    continue;
                 }
                 /* "more", started [, err] */
                 s->started = lua_toboolean(L, -2);
@@ -357,8 +364,8 @@ static int sv_run(lua_State *L, int status, lua_KContext ctx)
                 continue;
             }
             /* nil, status, pending: a request that cannot be read */
-            return sv_bad(L, (int)lua_tointeger(L, -2),
-                          lua_toboolean(L, -1));
+            k = sv_bad(L, (int)lua_tointeger(L, -2), lua_toboolean(L, -1));
+            continue;
         }
         case K_WAITED: {                        /* -> woke */
             int woke = lua_toboolean(L, -1);
@@ -384,8 +391,10 @@ static int sv_run(lua_State *L, int status, lua_KContext ctx)
                 continue;
             }
             if (s->started && strcmp(lua_tostring(L, -1), "timeout") == 0)
-                return sv_bad(L, 408, 0);
-            return sv_run(L, LUA_OK, K_END);
+                k = sv_bad(L, 408, 0);
+            else
+                k = K_END;
+            continue;
         case K_READ:                            /* -> data | nil, err */
             if (lua_isnil(L, -2)) {
                 lua_remove(L, -2);
@@ -401,9 +410,7 @@ static int sv_run(lua_State *L, int status, lua_KContext ctx)
             k = K_PULL;
             continue;
         case K_CONTINUED:                       /* -> ok */
-            if (!lua_toboolean(L, -1))
-                return sv_run(L, LUA_OK, K_END);
-            k = K_PULL;
+            k = lua_toboolean(L, -1) ? K_PULL : K_END;
             continue;
         case K_HANDLED:         /* -> status, headers, body | error */
             if (!lua_isnil(L, SV_SERVER)) {
@@ -416,24 +423,33 @@ static int sv_run(lua_State *L, int status, lua_KContext ctx)
             s->keep_10 = lua_rawequal(L, -1, lua_upvalueindex(KEY_HTTP_10));
             lua_pop(L, 1);
             s->fallback = 0;
-            if (status == LUA_OK || status == LUA_YIELD)
-                return sv_respond(L, s);
-            lua_pushnil(L);                     /* err, problem = nil */
-            return sv_failed(L);
+            if (status == LUA_OK || status == LUA_YIELD) {
+                k = sv_respond(L, s);
+            } else {
+                lua_pushnil(L);                 /* err, problem = nil */
+                k = sv_failed(L);
+            }
+            continue;
         case K_FAILED:          /* -> status, headers, body | nil */
-            if (lua_isnil(L, -3))
-                return sv_run(L, LUA_OK, K_END);
+            if (lua_isnil(L, -3)) {
+                k = K_END;
+                continue;
+            }
             s->fallback = 1;
-            return sv_respond(L, s);
+            k = sv_respond(L, s);
+            continue;
         case K_HEAD_SENT:                       /* -> ok; rest in SV_DATA */
-            if (!lua_toboolean(L, -1))
-                return sv_run(L, LUA_OK, K_END);
+            if (!lua_toboolean(L, -1)) {
+                k = K_END;
+                continue;
+            }
             lua_settop(L, SV_TOP);
             if (!lua_isnil(L, SV_DATA)) {
                 lua_pushvalue(L, SV_DATA);
                 lua_pushnil(L);
                 lua_replace(L, SV_DATA);
-                return sv_write(L, s, K_REST_SENT);
+                k = sv_write(L, s, K_REST_SENT);
+                continue;
             }
             /* fall through */
         case K_SENT:                 /* written whole */
@@ -441,8 +457,10 @@ static int sv_run(lua_State *L, int status, lua_KContext ctx)
             lua_pushboolean(L, 1);
             /* fall through */
         case K_REST_SENT:                       /* -> ok */
-            if (!lua_toboolean(L, -1) || s->close)
-                return sv_run(L, LUA_OK, K_END);
+            if (!lua_toboolean(L, -1) || s->close) {
+                k = K_END;
+                continue;
+            }
             lua_pushnil(L);
             lua_replace(L, SV_REQ);
             k = K_PULL;

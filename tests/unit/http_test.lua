@@ -231,6 +231,21 @@ do
        "GET /1 q=nil body=GET /2 q=nil body=GET /3 q=nil body=",
        "pipelining: in request order")
 
+    -- 100,000 pipelined requests that never wait: the C loop answers
+    -- them without its C stack growing per request. Its first version
+    -- called itself per step; built with -O0 it died here with SIGSEGV
+    -- (gcc -O2 had turned those calls into jumps).
+    local many = string.rep(get("/p"), 100000)
+    local count = 0
+    out = serve(many, function()
+        count = count + 1
+        return 204
+    end)
+    local _, n204 = out:gsub("HTTP/1.1 204 No Content\r\n", "")
+    ok(count == 100000 and n204 == 100000,
+       "pipelining: 100,000 requests without a wait, all answered",
+       "handler ran " .. count .. " times, " .. n204 .. " responses")
+
     out, conn = serve({ get("/idle") }, nil, { idle_timeout = 0.5 })
     is(conn.timeouts[1], 0.5, "idle_timeout option is passed to conn:read")
 
