@@ -33,7 +33,11 @@
  *
  * Bounds. Received TCP data is acknowledged to the peer (tcp_recved) only
  * when Lua consumes it, so what a connection holds is at most the receive
- * window (TCP_WND); the send side is bounded by TCP_SND_BUF; a listener
+ * window (TCP_WND, 256 KiB with window scaling: lwipopts.h). A pbuf
+ * chain holds at most 64 KiB - 1 (tot_len is a u16_t), so the received
+ * bytes are ep->rx, the chain reads look at, then up to NL_RXQ chains
+ * queued behind it (ep->rxq), moved into ep->rx as reads make room. The
+ * send side is bounded by TCP_SND_BUF; a listener
  * queues at most its backlog of accepted connections between two turns of
  * the event loop (plus the handshakes one poll completes); a UDP endpoint at
  * most NL_UDP_QUEUE datagrams (the rest are dropped, as a full socket
@@ -41,6 +45,9 @@
  */
 
 #define NL_UDP_QUEUE 256
+#define NL_RXQ 8        /* chains queued behind ep->rx: any two neighbours
+                           hold over 64 KiB together (else they would be
+                           one), so 8 hold more than the 256 KiB window */
 #define NL_ACCEPT_SLACK 256     /* frames one lwIP poll takes (net/stack.c) */
 #define NL_BOX "lunik.net.endpoint"
 #define ERR_RST_REFUSED (-100)  /* a connect() answered with RST */
@@ -66,6 +73,8 @@ struct nl_ep {
     } pcb;                      /* NULL once lwIP has let go */
     /* NL_CONN */
     struct pbuf *rx;            /* received, not yet read by Lua */
+    struct pbuf *rxq[NL_RXQ];   /* ... and behind it, in order */
+    int rxq_head, rxq_len;
     int fin;                    /* the peer sent FIN */
     err_t err;                  /* ERR_OK, or why the PCB is gone */
     int connected;              /* handshake done (accept or connect) */
@@ -111,6 +120,10 @@ static void nl_free_rx(struct nl_ep *ep)
     if (ep->rx)
         pbuf_free(ep->rx);
     ep->rx = NULL;
+    for (; ep->rxq_len > 0; ep->rxq_len--) {
+        pbuf_free(ep->rxq[ep->rxq_head]);
+        ep->rxq_head = (ep->rxq_head + 1) % NL_RXQ;
+    }
     while (ep->dq_head) {
         struct nl_dgram *d = ep->dq_head;
         ep->dq_head = d->next;
@@ -141,6 +154,16 @@ static void nl_detach_tcp(struct tcp_pcb *pcb)
     tcp_poll(pcb, NULL, 0);
 }
 
+/* Can chain p go on the end of chain q (tot_len stays a u16_t)? */
+static int nl_fits(const struct pbuf *q, const struct pbuf *p)
+{
+    return (u32_t)q->tot_len + p->tot_len <= 0xffff;
+}
+
+/* Data (p) or FIN (NULL) from lwIP (tcp.h tcp_recv). p goes on the end
+ * of the last chain that has room, else into a new queued chain; with
+ * the queue full (more than the window can bring) it is refused, and
+ * lwIP offers it again later. */
 static err_t nl_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p,
                         err_t err)
 {
@@ -148,12 +171,23 @@ static err_t nl_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p,
 
     (void)pcb;
     (void)err;
-    if (p == NULL)
+    if (p == NULL) {
         ep->fin = 1;
-    else if (ep->rx)
-        pbuf_cat(ep->rx, p);
-    else
+    } else if (ep->rx == NULL) {
         ep->rx = p;
+    } else if (ep->rxq_len == 0 && nl_fits(ep->rx, p)) {
+        pbuf_cat(ep->rx, p);
+    } else {
+        int last = (ep->rxq_head + ep->rxq_len - 1) % NL_RXQ;
+        if (ep->rxq_len > 0 && nl_fits(ep->rxq[last], p)) {
+            pbuf_cat(ep->rxq[last], p);
+        } else if (ep->rxq_len < NL_RXQ) {
+            ep->rxq[(ep->rxq_head + ep->rxq_len) % NL_RXQ] = p;
+            ep->rxq_len++;
+        } else {
+            return ERR_MEM;
+        }
+    }
     nl_mark(ep);
     return ERR_OK;
 }
@@ -505,14 +539,39 @@ static void nl_consumed(struct nl_ep *ep, size_t n)
     }
 }
 
-/* Drop the first n bytes of ep->rx (n <= what is buffered), freeing the
- * pbufs they emptied (lwIP pbuf_free_header). */
+/* Drop the first n bytes of ep->rx (n <= what it holds), freeing the
+ * pbufs they emptied (lwIP pbuf_free_header), then move queued bytes
+ * into ep->rx while they fit: whole chains, then single pbufs off the
+ * head of the next, so that ep->rx is never short of 64 KiB by more than
+ * one pbuf (a frame) while bytes wait behind it. */
 static void nl_rx_drop(struct nl_ep *ep, size_t n)
 {
     if (ep->rx)
         ep->rx = pbuf_free_header(ep->rx, (u16_t)n);
+    while (ep->rxq_len > 0) {
+        struct pbuf *q = ep->rxq[ep->rxq_head];
+        if (ep->rx == NULL) {
+            ep->rx = q;
+        } else if (nl_fits(ep->rx, q)) {
+            pbuf_cat(ep->rx, q);
+        } else if ((u32_t)ep->rx->tot_len + q->len <= 0xffff) {
+            /* Take q's first pbuf (a chain made by pbuf_cat holds one
+             * reference to each: unlinking moves it, no ref change);
+             * the rest's tot_len already counts the rest alone. */
+            ep->rxq[ep->rxq_head] = q->next;
+            q->next = NULL;
+            q->tot_len = q->len;
+            pbuf_cat(ep->rx, q);
+            continue;
+        } else {
+            break;
+        }
+        ep->rxq_head = (ep->rxq_head + 1) % NL_RXQ;
+        ep->rxq_len--;
+    }
 }
 
+/* Bytes in ep->rx: what one read can take now (the queue waits). */
 static size_t nl_rx_len(const struct nl_ep *ep)
 {
     return ep->rx ? ep->rx->tot_len : 0;
@@ -569,9 +628,11 @@ static int nl_recv(lua_State *L)
 /*
  * recv_line(conn, max) -> line | false (no full line yet) | nil, err,
  * partial: the next line without "\n" (and a "\r" before it); err is
- * "too long" when max bytes arrive without "\n", or the receive window
- * (64 KiB, lwipopts.h) fills without one, or the end of stream (then
- * partial holds what remained, possibly "").
+ * "too long" when max bytes arrive without "\n", or when ep->rx (the
+ * bytes a line is searched in: 64 KiB - 1 at most, one pbuf chain, and
+ * never less than that minus one frame while more waits) or the receive
+ * window fills without one, or the end of stream (then partial holds
+ * what remained, possibly "").
  */
 static int nl_recv_line(lua_State *L)
 {
@@ -580,9 +641,10 @@ static int nl_recv_line(lua_State *L)
     size_t have = nl_rx_len(ep);
     u16_t at = have ? pbuf_memfind(ep->rx, "\n", 1, 0) : 0xffff;
     if (have == 0 || at == 0xffff) {
-        /* A receive window used up without "\n" is too long as well:
-         * the peer can send no more until something is read. */
-        if (have >= (size_t)max ||
+        /* A full chain or a receive window used up without "\n" is too
+         * long as well: the line cannot be found, or the peer can send
+         * no more until something is read. */
+        if (have >= (size_t)max || ep->rxq_len > 0 ||
             (ep->pcb.tcp && ep->pcb.tcp->rcv_ann_wnd == 0)) {
             luaL_pushfail(L);
             lua_pushliteral(L, "too long");
