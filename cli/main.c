@@ -388,7 +388,7 @@ static int cli_cmd_build(int argc, char **argv)
 /* The argv a run hands the runtime, and the strings it made for it. */
 struct cli_argv {
     char **argv;
-    char *heap, *budget;
+    char *heap, *netmem, *budget;
     char **env;                     /* "lunik.env=K=V" for each -e */
     size_t nenv;
 };
@@ -399,7 +399,8 @@ struct cli_argv {
  * hold --mem less the kernel, the bundle and a quarter of --mem (at least
  * 1 MiB) kept for the C side (lwIP, buffers, stack), so that a program
  * runs out of Lua heap at the same point on every target, with room left
- * to answer.
+ * to answer. lwIP may fill that quarter with received data (lunik.netmem,
+ * net.h), not more, so that traffic cannot take the Lua heap's memory.
  */
 static void cli_runtime_argv(const struct cli_options *opt, char *app,
                              struct lunik_run_config *cfg,
@@ -414,6 +415,9 @@ static void cli_runtime_argv(const struct cli_options *opt, char *app,
         heap = opt->mem_size - used - reserve;
     av->heap = cli_xmalloc(48);
     snprintf(av->heap, 48, "lunik.heap=%llu", (unsigned long long)heap);
+    av->netmem = cli_xmalloc(48);
+    snprintf(av->netmem, 48, "lunik.netmem=%llu",
+             (unsigned long long)reserve);
     av->budget = NULL;
     if (opt->budget) {
         size_t len = strlen(opt->budget) + 16;
@@ -428,9 +432,10 @@ static void cli_runtime_argv(const struct cli_options *opt, char *app,
         snprintf(av->env[i], len, "lunik.env=%s", opt->env[i]);
     }
     av->argv = cli_xmalloc(sizeof(char *) *
-                           ((size_t)opt->argc + opt->env_count + 6));
+                           ((size_t)opt->argc + opt->env_count + 7));
     av->argv[n++] = app;
     av->argv[n++] = av->heap;
+    av->argv[n++] = av->netmem;
     for (size_t i = 0; i < opt->env_count; i++)
         av->argv[n++] = av->env[i];
     if (av->budget)
@@ -452,6 +457,7 @@ static void cli_free_argv(struct cli_argv *av)
     free(av->env);
     free(av->argv);
     free(av->heap);
+    free(av->netmem);
     free(av->budget);
 }
 

@@ -2,6 +2,7 @@
 #ifndef LUNIK_NET_H
 #define LUNIK_NET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -43,5 +44,20 @@ uint64_t lunik_net_timeout_ns(void);
  * while it has none (DHCP not finished, or not started).
  */
 uint32_t lunik_net_address(void);
+
+/*
+ * lunik_net_mem_set_limit: a received frame may find lwIP's heap (net/
+ * mem.c: pbufs, segments, PCBs, blocks kept for reuse) holding at most
+ * `bytes` (0: no limit, the default). A frame that would take it past is
+ * dropped, as a NIC out of receive buffers drops it, and TCP sends it
+ * again: data programs have not read yet (up to a 256 KiB window per
+ * connection) cannot take the Lua heap's memory. lwIP's other
+ * allocations are not held to it. The runtime sets it from `lunik.netmem`
+ * (cli/main.c: the part of --mem kept for the C side, a quarter).
+ */
+void lunik_net_mem_set_limit(size_t bytes);
+
+/* lunik_net_mem_room: may lwIP take n more bytes for a received frame? */
+int lunik_net_mem_room(size_t n);
 
 #endif

@@ -17,6 +17,8 @@
 #include "net.h"
 
 #define NET_POLL_BUDGET 256     /* frames handed to lwIP per poll */
+#define NET_RX_OVERHEAD 256    /* bytes: a pbuf's and its block's headers, and the
+                                   segment lwIP adds for TCP data */
 
 static struct netif net_if;
 static struct plat_net_info net_info;
@@ -222,10 +224,21 @@ int lunik_net_poll(int frames)
         return 0;
     while (frames && n < NET_POLL_BUDGET) {
         /* Receive straight into a pbuf: no copy after the NIC's. */
-        struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)room, PBUF_RAM);
-        if (p == NULL)
-            break;
+        struct pbuf *p = lunik_net_mem_room(room + NET_RX_OVERHEAD)
+                         ? pbuf_alloc(PBUF_RAW, (u16_t)room, PBUF_RAM) : NULL;
         struct virtio_net_hdr h;
+        if (p == NULL) {
+            /* No memory (lwIP's limit, net.h, or the C library's): take
+             * the frame off the NIC and drop it, as a NIC out of receive
+             * buffers does; TCP sends it again. Leaving it would stall
+             * every frame behind it, the ACKs that free memory among
+             * them. */
+            static unsigned char drop[65536];
+            if (plat_net_recv(drop, room, &h) <= 0)
+                break;
+            n++;
+            continue;
+        }
         long len = plat_net_recv(p->payload, room, &h);
         if (len <= 0) {
             pbuf_free(p);

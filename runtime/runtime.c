@@ -15,6 +15,7 @@
 #include "guard.h"
 #include "httpcore.h"
 #include "netlib.h"
+#include "../net/net.h"
 
 /* The runtime's Lua sources, embedded by runtime/lua_sources.S. */
 extern const char lunik_runtime_lua[], lunik_runtime_lua_end[];
@@ -372,6 +373,11 @@ static int rt_options(int argc, char **argv)
             if (*rest || b == 0)
                 goto bad;
             rt_alloc_set_limit((size_t)b);
+        } else if (strncmp(o, "netmem=", 7) == 0) {
+            unsigned long long b = strtoull(eq + 1, &rest, 10);
+            if (*rest || b == 0)
+                goto bad;
+            lunik_net_mem_set_limit((size_t)b);
         } else if (strncmp(o, "env=", 4) == 0) {
             const char *kv = eq + 1, *e2 = strchr(kv, '=');
             if (!e2 || e2 == kv)

@@ -27,14 +27,23 @@ struct out_stream {
     int cur;                            /* buffer being filled, or -1 */
     size_t fill;                        /* its bytes */
     int tty;                            /* hand over after every write */
+    uint8_t *ring, *bufs;               /* static memory for the ring and
+                                           the buffers, or NULL: heap */
 };
+
+/* stderr's ring and buffers are static, not on the heap: an error is
+ * most often reported when memory has run out, and must still get out
+ * (a program whose network took the heap once ended here in a panic). */
+static uint8_t err_ring[512] __attribute__((aligned(16)));
+static uint8_t err_bufs[ERR_BUFS * ERR_SIZE] __attribute__((aligned(16)));
 
 static struct out_stream out = { .slot = LUNIK_VIRTIO_SLOT_CONSOLE,
                                  .nbufs = OUT_BUFS, .size = OUT_SIZE,
                                  .cur = -1 };
 static struct out_stream err = { .slot = LUNIK_VIRTIO_SLOT_STDERR,
                                  .nbufs = ERR_BUFS, .size = ERR_SIZE,
-                                 .cur = -1 };
+                                 .cur = -1, .ring = err_ring,
+                                 .bufs = err_bufs };
 
 static struct {
     struct gv_queue rx;
@@ -95,8 +104,13 @@ static void stream_start(struct out_stream *s)
     if (console0 && gv_mmio_queue(s->base, &in.rx, VIRTIO_CONSOLE_RXQ, QSIZE,
                                   alloc(gv_queue_bytes(QSIZE), 1)) < IN_BUFS)
         gv_binding_panic("the console's receive queue is too small");
+    if (s->ring && gv_queue_bytes(QSIZE) > sizeof err_ring)
+        gv_binding_panic("stderr's static ring is too small");
+    if (s->ring)
+        memset(s->ring, 0, gv_queue_bytes(QSIZE));
     if (gv_mmio_queue(s->base, &s->tx, VIRTIO_CONSOLE_TXQ, QSIZE,
-                      alloc(gv_queue_bytes(QSIZE), 1)) < s->nbufs)
+                      s->ring ? s->ring : alloc(gv_queue_bytes(QSIZE), 1))
+        < s->nbufs)
         gv_binding_panic("the console's transmit queue is too small");
     for (unsigned i = 0; i < s->nbufs; i++)
         s->free[i] = (uint16_t)i;       /* buffers come on first use */
@@ -130,7 +144,8 @@ static void next_buffer(struct out_stream *s)
     s->cur = s->free[--s->nfree];
     s->fill = 0;
     if (s->buf[s->cur] == NULL)
-        s->buf[s->cur] = alloc(s->size, 0);
+        s->buf[s->cur] = s->bufs ? s->bufs + (size_t)s->cur * s->size
+                                 : alloc(s->size, 0);
 }
 
 /* Wait until the device has written every buffer of s handed to it. */

@@ -11,6 +11,8 @@
  * (the `lunik` command always passes them so, on every target):
  *   lunik.budget=S   seconds a handler run may take (default 1; --budget)
  *   lunik.heap=N     most bytes the Lua heap may hold (from --mem)
+ *   lunik.netmem=N   most bytes lwIP's heap may hold when a frame arrives
+ *                    (from --mem; net.h)
  *   lunik.stats=1    print lunik.stats() on stderr at exit (--stats)
  *   lunik.env=K=V    os.getenv("K") is V (-e, --env-file; repeatable)
  * A bad option is one line on stderr and status 1. Loads the bundle entry marked main, runs the
