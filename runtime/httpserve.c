@@ -312,7 +312,7 @@ static int sv_run(lua_State *L, int status, lua_KContext ctx)
                     if (err) {
                         lua_settop(L, SV_TOP);
                         lua_pushstring(L, err);
-                        k = K_ENDED;     /* ended, no wait */
+                        k = K_ENDED;        /* ended: no wait */
                         continue;
                     }
                     lua_settop(L, SV_TOP);
