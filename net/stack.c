@@ -17,8 +17,8 @@
 #include "net.h"
 
 #define NET_POLL_BUDGET 256     /* frames handed to lwIP per poll */
-#define NET_RX_OVERHEAD 256    /* bytes: a pbuf's and its block's headers, and the
-                                   segment lwIP adds for TCP data */
+#define NET_RX_OVERHEAD 256     /* bytes: a pbuf's and its block's headers
+                                   and the segment lwIP adds for TCP data */
 
 static struct netif net_if;
 static struct plat_net_info net_info;

@@ -266,9 +266,7 @@ static int sv_run(lua_State *L, int status, lua_KContext ctx)
 
     for (;;) {
         switch (k) {
-        case K_PULL: {
-            const char *err = NULL;
-
+        case K_PULL:
             lua_settop(L, SV_TOP);
             lua_pushvalue(L, SV_PULL);
             lua_pushvalue(L, SV_PARSER);
@@ -290,7 +288,6 @@ static int sv_run(lua_State *L, int status, lua_KContext ctx)
                 }
                 /* "more", started [, err] */
                 s->started = lua_toboolean(L, -2);
-                err = lua_tostring(L, -1);
                 /* A request's read_timeout runs from when the parser
                  * first finds it part-read; idle_timeout from when the
                  * connection has nothing to do. */
@@ -302,18 +299,18 @@ static int sv_run(lua_State *L, int status, lua_KContext ctx)
                 }
                 if (s->box) {
                     double due = s->deadline;
+                    if (!lua_isnil(L, -1)) {    /* err: the input ended */
+                        lua_replace(L, SV_TOP + 1);
+                        lua_settop(L, SV_TOP + 1);
+                        k = K_ENDED;            /* err on top: no wait */
+                        continue;
+                    }
                     if (!s->started) {
                         if (!s->has_idle) {
                             s->idle = sv_now(L) + s->idle_timeout;
                             s->has_idle = 1;
                         }
                         due = s->idle;
-                    }
-                    if (err) {
-                        lua_settop(L, SV_TOP);
-                        lua_pushstring(L, err);
-                        k = K_ENDED;        /* ended: no wait */
-                        continue;
                     }
                     lua_settop(L, SV_TOP);
                     lua_pushvalue(L, SV_WAIT);
@@ -366,7 +363,6 @@ static int sv_run(lua_State *L, int status, lua_KContext ctx)
             /* nil, status, pending: a request that cannot be read */
             k = sv_bad(L, (int)lua_tointeger(L, -2), lua_toboolean(L, -1));
             continue;
-        }
         case K_WAITED: {                        /* -> woke */
             int woke = lua_toboolean(L, -1);
             lua_settop(L, SV_TOP);
