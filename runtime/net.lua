@@ -470,20 +470,10 @@ function net.udp_bind(port, fn)
 end
 
 -- sock:sendto(data, ip, port) -> true | nil, err: send data (a string of
--- at most 65507 bytes) as one datagram to ip:port. Never waits.
-function Udp:sendto(data, ip, port)
-    if type(data) ~= "string" then
-        error("bad argument #1 to 'sendto' (string expected, got " ..
-              type(data) .. ")", 2)
-    end
-    if type(ip) ~= "string" then
-        error("bad argument #2 to 'sendto' (IPv4 address string expected)",
-              2)
-    end
-    check_port(port, 3, "sendto")
-    if not self.box then return nil, "closed" end
-    return core.udp_sendto(self.box, data, ip, port)
-end
+-- at most 65507 bytes) as one datagram to ip:port; never waits; nil,
+-- "closed" once the socket is closed. In C (netlib.c), where it reads
+-- self.box itself: one call per datagram.
+Udp.sendto = core.udp_sendto
 
 -- sock:port() -> the port it is bound to.
 function Udp:port() return self.bound end

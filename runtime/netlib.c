@@ -55,7 +55,6 @@
 enum nl_kind { NL_LISTENER, NL_CONN, NL_UDP };
 
 struct nl_dgram {
-    struct nl_dgram *next;
     struct pbuf *p;
     ip4_addr_t addr;
     u16_t port;
@@ -85,8 +84,8 @@ struct nl_ep {
     struct nl_ep *accq_head, *accq_tail;
     struct nl_ep *accq_next;
     int accq_len, backlog;
-    struct nl_dgram *dq_head, *dq_tail;
-    int dq_len;
+    struct nl_dgram *dq;        /* NL_UDP: a ring of NL_UDP_QUEUE */
+    int dq_head, dq_len;
 };
 
 static struct nl_ep *nl_marked_head, *nl_marked_tail;
@@ -124,14 +123,10 @@ static void nl_free_rx(struct nl_ep *ep)
         pbuf_free(ep->rxq[ep->rxq_head]);
         ep->rxq_head = (ep->rxq_head + 1) % NL_RXQ;
     }
-    while (ep->dq_head) {
-        struct nl_dgram *d = ep->dq_head;
-        ep->dq_head = d->next;
-        pbuf_free(d->p);
-        free(d);
+    for (; ep->dq_len > 0; ep->dq_len--) {
+        pbuf_free(ep->dq[ep->dq_head].p);
+        ep->dq_head = (ep->dq_head + 1) % NL_UDP_QUEUE;
     }
-    ep->dq_tail = NULL;
-    ep->dq_len = 0;
 }
 
 /* Free ep if neither lwIP nor Lua holds it; unlink it from the queue. */
@@ -140,6 +135,7 @@ static void nl_release(struct nl_ep *ep)
     if (ep->box || ep->pcb.tcp != NULL || ep->marked)
         return;
     nl_free_rx(ep);
+    free(ep->dq);
     free(ep);
 }
 
@@ -266,19 +262,14 @@ static void nl_on_udp(void *arg, struct udp_pcb *pcb, struct pbuf *p,
     struct nl_dgram *d;
 
     (void)pcb;
-    if (ep->dq_len >= NL_UDP_QUEUE || (d = malloc(sizeof *d)) == NULL) {
+    if (ep->dq_len >= NL_UDP_QUEUE) {
         pbuf_free(p);
         return;
     }
-    d->next = NULL;
+    d = &ep->dq[(ep->dq_head + ep->dq_len) % NL_UDP_QUEUE];
     d->p = p;
     ip4_addr_copy(d->addr, *ip_2_ip4(addr));
     d->port = port;
-    if (ep->dq_tail)
-        ep->dq_tail->next = d;
-    else
-        ep->dq_head = d;
-    ep->dq_tail = d;
     ep->dq_len++;
     nl_mark(ep);
 }
@@ -337,11 +328,22 @@ static int nl_fail(lua_State *L, err_t err)
     return 2;
 }
 
+/* The address nl_pushaddr pushed last, and its string, which the registry
+ * holds at nl_addr_ref so that its characters stay where they are: a reply
+ * usually goes to the sender of the datagram just read, and then pushing
+ * and parsing that address again are a comparison. lunik_open_netcore
+ * resets it. */
+static ip4_addr_t nl_addr_last;
+static const char *nl_addr_str;
+static int nl_addr_ref = LUA_NOREF;
+
 /* An IPv4 dotted quad at index i, or a Lua error. */
 static ip4_addr_t nl_checkaddr(lua_State *L, int i)
 {
     ip4_addr_t a;
     const char *s = luaL_checkstring(L, i);
+    if (s == nl_addr_str)
+        return nl_addr_last;
     if (!ip4addr_aton(s, &a))
         luaL_argerror(L, i, "IPv4 address expected (a.b.c.d)");
     return a;
@@ -355,10 +357,19 @@ static u16_t nl_checkport(lua_State *L, int i, int zero_ok)
     return (u16_t)port;
 }
 
+/* Push a as a dotted-quad string. */
 static void nl_pushaddr(lua_State *L, const ip4_addr_t *a)
 {
     char buf[IP4ADDR_STRLEN_MAX];
-    lua_pushstring(L, ip4addr_ntoa_r(a, buf, sizeof buf));
+
+    if (nl_addr_str != NULL && ip4_addr_cmp(a, &nl_addr_last)) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, nl_addr_ref);
+        return;
+    }
+    nl_addr_str = lua_pushstring(L, ip4addr_ntoa_r(a, buf, sizeof buf));
+    ip4_addr_copy(nl_addr_last, *a);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, LUA_REGISTRYINDEX, nl_addr_ref);
 }
 
 /* ------------------------------------------------- the Lua functions */
@@ -913,19 +924,23 @@ static int nl_udp_bind(lua_State *L)
     u16_t port = nl_checkport(L, 1, 1);
     struct udp_pcb *pcb = udp_new_ip_type(IPADDR_TYPE_V4);
     struct nl_ep *ep = nl_new(NL_UDP);
-    if (pcb == NULL || ep == NULL) {
+    struct nl_dgram *dq = calloc(NL_UDP_QUEUE, sizeof *dq);
+    if (pcb == NULL || ep == NULL || dq == NULL) {
         if (pcb)
             udp_remove(pcb);
         free(ep);
+        free(dq);
         return nl_fail(L, ERR_MEM);
     }
     err_t err = udp_bind(pcb, IP4_ADDR_ANY, port);
     if (err != ERR_OK) {
         udp_remove(pcb);
         free(ep);
+        free(dq);
         return nl_fail(L, err);
     }
     ep->pcb.udp = pcb;
+    ep->dq = dq;
     udp_recv(pcb, nl_on_udp, ep);
     nl_push_box(L, ep);
     lua_pushinteger(L, pcb->local_port);
@@ -936,42 +951,60 @@ static int nl_udp_bind(lua_State *L)
 static int nl_udp_recv(lua_State *L)
 {
     struct nl_ep *ep = nl_check(L, 1, NL_UDP);
-    struct nl_dgram *d = ep->dq_head;
-    if (d == NULL) {
+    if (ep->dq_len == 0) {
         lua_pushnil(L);
         return 1;
     }
-    ep->dq_head = d->next;
-    if (ep->dq_head == NULL)
-        ep->dq_tail = NULL;
+    struct nl_dgram *d = &ep->dq[ep->dq_head];
+    ep->dq_head = (ep->dq_head + 1) % NL_UDP_QUEUE;
     ep->dq_len--;
-    luaL_Buffer b;
-    char *dst = luaL_buffinitsize(L, &b, d->p->tot_len);
-    pbuf_copy_partial(d->p, dst, d->p->tot_len, 0);
-    luaL_pushresultsize(&b, d->p->tot_len);
+    if (d->p->len == d->p->tot_len) {       /* one pbuf: the usual case */
+        lua_pushlstring(L, d->p->payload, d->p->len);
+    } else {
+        luaL_Buffer b;
+        char *dst = luaL_buffinitsize(L, &b, d->p->tot_len);
+        pbuf_copy_partial(d->p, dst, d->p->tot_len, 0);
+        luaL_pushresultsize(&b, d->p->tot_len);
+    }
     nl_pushaddr(L, &d->addr);
     lua_pushinteger(L, d->port);
     pbuf_free(d->p);
-    free(d);
     return 3;
 }
 
-/* udp_sendto(sock, data, ip, port) -> true | nil, err (udp_sendto). */
+/* sock:sendto(data, ip, port) -> true | nil, err: net.lua's Udp:sendto
+ * itself (sock: the Udp object, whose .box is nil once closed): send data
+ * (a string of at most 65507 bytes) as one datagram to ip:port (a dotted
+ * quad, 1..65535), as udp_sendto (lwIP) does; never waits. Bad arguments
+ * are Lua errors, counted as a method's (data is #1); "closed" once the
+ * socket is closed, lwIP's reason when it refuses (no route, no memory). */
 static int nl_udp_sendto(lua_State *L)
 {
-    struct nl_ep *ep = nl_check(L, 1, NL_UDP);
     size_t len;
-    const char *s = luaL_checklstring(L, 2, &len);
+    if (lua_type(L, 2) != LUA_TSTRING)      /* before lua_tolstring, which */
+        luaL_typeerror(L, 2, "string");     /* would turn a number into one */
+    const char *s = lua_tolstring(L, 2, &len);
+    if (lua_type(L, 3) != LUA_TSTRING)
+        luaL_argerror(L, 3, "IPv4 address string expected");
     ip4_addr_t a = nl_checkaddr(L, 3);
-    u16_t port = nl_checkport(L, 4, 0);
+    lua_Integer port = lua_tointeger(L, 4);
+    luaL_argcheck(L, lua_isinteger(L, 4) && port >= 1 && port <= 65535, 4,
+                  "port 1..65535 expected");
     luaL_argcheck(L, len <= 65507, 2, "datagram longer than 65507 bytes");
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (lua_getfield(L, 1, "box") == LUA_TNIL) {
+        luaL_pushfail(L);
+        lua_pushliteral(L, "closed");
+        return 2;
+    }
+    struct nl_ep *ep = nl_check(L, -1, NL_UDP);
     struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
     if (p == NULL)
         return nl_fail(L, ERR_MEM);
     memcpy(p->payload, s, len);
     ip_addr_t dst;
     ip_addr_copy_from_ip4(dst, a);
-    err_t err = udp_sendto(ep->pcb.udp, p, &dst, port);
+    err_t err = udp_sendto(ep->pcb.udp, p, &dst, (u16_t)port);
     pbuf_free(p);
     if (err != ERR_OK)
         return nl_fail(L, err);
@@ -1071,6 +1104,9 @@ int lunik_open_netcore(lua_State *L)
 {
     luaL_newmetatable(L, NL_BOX);
     nl_box_mt = lua_topointer(L, -1);
+    lua_pushliteral(L, "");
+    nl_addr_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    nl_addr_str = NULL;
     lua_pushcfunction(L, nl_gc);
     lua_setfield(L, -2, "__gc");
     lua_pushliteral(L, "lunik.net endpoint");

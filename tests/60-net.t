@@ -377,6 +377,18 @@ PY
     like "$out" "^closed port nil refused$" \
         "net.connect to a closed port is nil, refused on $t"
     like "$out" "^sendto true$" "sock:sendto to the host is true on $t"
+    like "$out" "sendto error false [^ ]*: bad argument #1 to 'sendto' \(string expected, got number\)" \
+        "sock:sendto refuses data that is not a string on $t"
+    like "$out" "sendto error false [^ ]*: bad argument #2 to 'sendto' \(IPv4 address string expected\)" \
+        "... and an address that is not a string on $t"
+    like "$out" "sendto error false [^ ]*: bad argument #2 to 'sendto' \(IPv4 address expected \(a\.b\.c\.d\)\)" \
+        "... and one that is no dotted quad on $t"
+    is "$(grep -c "bad argument #3 to 'sendto' (port 1..65535 expected)" <<<"$out")" 2 \
+        "... and ports 0 and 1.5 on $t"
+    like "$out" "sendto error false [^ ]*: bad argument #1 to 'sendto' \(datagram longer than 65507 bytes\)" \
+        "... and a datagram over 65507 bytes on $t"
+    like "$out" "^sendto closed nil closed$" \
+        "sock:sendto on a closed socket is nil, closed on $t"
     for _ in $(seq 20); do
         [ -s "$scratch/udp.got" ] && break; sleep 0.1
     done

@@ -7,7 +7,8 @@
 -- networking). Connects to HOST:TCPPORT, sends "ping from guest", prints
 -- the line the host answers; connects to HOST:CLOSEDPORT (nothing listens
 -- there) and prints the error; sends one UDP datagram "udp from guest" to
--- HOST:UDPPORT. Each result is one line on stdout.
+-- HOST:UDPPORT, then shows sendto's errors for bad arguments and on a
+-- closed socket. Each result is one line on stdout.
 local net = require("lunik.net")
 
 local host = arg[1]
@@ -32,5 +33,15 @@ local c2, err2 = net.connect(host, closed, 10)
 print("closed port " .. tostring(c2) .. " " .. tostring(err2))
 
 print("sendto " .. tostring(sock:sendto("udp from guest\n", host, uport)))
+-- Bad arguments are errors that name sendto and the argument.
+for _, args in ipairs({ { 42, host, uport }, { "x", nil, uport },
+                        { "x", "10.0.2.x", uport }, { "x", host, 0 },
+                        { "x", host, 1.5 },
+                        { string.rep("x", 65508), host, uport } }) do
+    local ok, e = pcall(function() return sock:sendto(table.unpack(args, 1, 3)) end)
+    print("sendto error " .. tostring(ok) .. " " .. tostring(e))
+end
 sock:close()
+print("sendto closed " .. table.concat({ tostring(sock:sendto("x", host, uport)) }, " ")
+      .. " " .. select(2, sock:sendto("x", host, uport)))
 print("client done")
