@@ -46,18 +46,37 @@ uint64_t lunik_net_timeout_ns(void);
 uint32_t lunik_net_address(void);
 
 /*
- * lunik_net_mem_set_limit: a received frame may find lwIP's heap (net/
- * mem.c: pbufs, segments, PCBs, blocks kept for reuse) holding at most
- * `bytes` (0: no limit, the default). A frame that would take it past is
- * dropped, as a NIC out of receive buffers drops it, and TCP sends it
- * again: data programs have not read yet (up to a 256 KiB window per
- * connection) cannot take the Lua heap's memory. lwIP's other
- * allocations are not held to it. The runtime sets it from `lunik.netmem`
- * (cli/main.c: the part of --mem kept for the C side, a quarter).
+ * lunik_net_mem_set_limit: received data may hold at most `bytes` of
+ * lwIP's heap (net/mem.c), and data queued to send half as much (0: no
+ * limit, the default). A received frame that would take its use past the
+ * limit is dropped, as a NIC out of receive buffers drops it, and TCP
+ * sends it again: data programs have not read yet (up to a 256 KiB window
+ * per connection) cannot take the Lua heap's memory. Sends wait instead
+ * (lunik_net_mem_tx_room). The two are counted apart so that data waiting
+ * to be sent never keeps out the ACKs that would free it. lwIP's other
+ * allocations (PCBs, ACKs it makes) are not held to it. The runtime sets
+ * it from `lunik.netmem` (cli/main.c: the part of --mem kept for the C
+ * side, a quarter).
  */
 void lunik_net_mem_set_limit(size_t bytes);
 
-/* lunik_net_mem_room: may lwIP take n more bytes for a received frame? */
+/* What lwIP's next allocations are for (lunik_net_mem_for). */
+enum lunik_net_mem_use {
+    LUNIK_NET_MEM_OTHER,
+    LUNIK_NET_MEM_RX,           /* a received frame (net/stack.c) */
+    LUNIK_NET_MEM_TX,           /* data queued to send (tcp_write) */
+    LUNIK_NET_MEM_USES
+};
+
+/* lunik_net_mem_for: count lwIP's next allocations as `use`, until the
+ * next call; -> the use before. */
+enum lunik_net_mem_use lunik_net_mem_for(enum lunik_net_mem_use use);
+
+/* lunik_net_mem_room: may a received frame take n more bytes? */
 int lunik_net_mem_room(size_t n);
+
+/* lunik_net_mem_tx_room: bytes more that data queued to send may take
+ * (SIZE_MAX without a limit). */
+size_t lunik_net_mem_tx_room(void);
 
 #endif

@@ -223,9 +223,14 @@ int lunik_net_poll(int frames)
     if (!net_started)
         return 0;
     while (frames && n < NET_POLL_BUDGET) {
-        /* Receive straight into a pbuf: no copy after the NIC's. */
-        struct pbuf *p = lunik_net_mem_room(room + NET_RX_OVERHEAD)
-                         ? pbuf_alloc(PBUF_RAW, (u16_t)room, PBUF_RAM) : NULL;
+        /* Receive straight into a pbuf: no copy after the NIC's. Its
+         * block counts as received data (net.h) until it is freed. */
+        struct pbuf *p = NULL;
+        if (lunik_net_mem_room(room + NET_RX_OVERHEAD)) {
+            lunik_net_mem_for(LUNIK_NET_MEM_RX);
+            p = pbuf_alloc(PBUF_RAW, (u16_t)room, PBUF_RAM);
+            lunik_net_mem_for(LUNIK_NET_MEM_OTHER);
+        }
         struct virtio_net_hdr h;
         if (p == NULL) {
             /* No memory (lwIP's limit, net.h, or the C library's): take

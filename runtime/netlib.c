@@ -86,10 +86,16 @@ struct nl_ep {
     int accq_len, backlog;
     struct nl_dgram *dq;        /* NL_UDP: a ring of NL_UDP_QUEUE */
     int dq_head, dq_len;
+    int starved;                /* in nl_starved (nl_tx) */
+    struct nl_ep *next_starved;
 };
 
 static struct nl_ep *nl_marked_head, *nl_marked_tail;
 static lua_Integer nl_next_id = 1;
+/* Connections whose data to send found no room in the memory such data
+ * may take (lunik_net_mem_tx_room, net.h): nl_wake_starved marks them,
+ * so that their writers try again, once there is some. */
+static struct nl_ep *nl_starved;
 
 static void nl_mark(struct nl_ep *ep)
 {
@@ -132,7 +138,7 @@ static void nl_free_rx(struct nl_ep *ep)
 /* Free ep if neither lwIP nor Lua holds it; unlink it from the queue. */
 static void nl_release(struct nl_ep *ep)
 {
-    if (ep->box || ep->pcb.tcp != NULL || ep->marked)
+    if (ep->box || ep->pcb.tcp != NULL || ep->marked || ep->starved)
         return;
     nl_free_rx(ep);
     free(ep->dq);
@@ -391,9 +397,27 @@ static int nl_start(lua_State *L)
  * frames is true) and its due timers, then return the ids of endpoints
  * with events (nil when none).
  */
+/* Mark the starved connections (nl_starved) if data to send may take
+ * memory again: ACKs, closes and aborts free it. */
+static void nl_wake_starved(void)
+{
+    if (nl_starved == NULL || lunik_net_mem_tx_room() == 0)
+        return;
+    while (nl_starved) {
+        struct nl_ep *ep = nl_starved;
+        nl_starved = ep->next_starved;
+        ep->starved = 0;
+        if (ep->box)
+            nl_mark(ep);
+        else
+            nl_release(ep);
+    }
+}
+
 static int nl_poll(lua_State *L)
 {
     lunik_net_poll(lua_toboolean(L, 1));
+    nl_wake_starved();
     if (nl_marked_head == NULL) {
         lua_pushnil(L);
         return 1;
@@ -419,6 +443,8 @@ static int nl_poll(lua_State *L)
 static int nl_timeout(lua_State *L)
 {
     uint64_t ns = lunik_net_timeout_ns();
+    if (nl_starved != NULL && lunik_net_mem_tx_room() > 0)
+        ns = 0;                         /* poll now: nl_wake_starved */
     if (ns == UINT64_MAX)
         lua_pushnil(L);
     else
@@ -694,8 +720,11 @@ static int nl_recv_line(lua_State *L)
     return 1;
 }
 
-/* Queue as many of the n bytes at p as the send buffer takes (tcp_write
- * with TCP_WRITE_FLAG_COPY), then, with push, send them (tcp_output).
+/* Queue as many of the len bytes at p as the send buffer takes
+ * (tcp_write with TCP_WRITE_FLAG_COPY, at most 64 KiB - 1 per call, as
+ * many calls as there is room), then, with push, send them (tcp_output).
+ * What they take of lwIP's heap counts as data to send (net.h); when
+ * that has no room left, ep waits in nl_starved.
  * -> bytes queued | -1 with *err (the connection is closed or failed). */
 static long nl_tx(struct nl_ep *ep, const char *p, size_t len, int push,
                   err_t *err)
@@ -705,25 +734,45 @@ static long nl_tx(struct nl_ep *ep, const char *p, size_t len, int push,
         return -1;
     }
     struct tcp_pcb *pcb = ep->pcb.tcp;
-    size_t room = tcp_sndbuf(pcb);
-    size_t n = len < room ? len : room;
-    if (n > 0xffff)
-        n = 0xffff;
-    while (n > 0) {
-        err_t e = tcp_write(pcb, p, (u16_t)n,
-                            TCP_WRITE_FLAG_COPY |
-                            (push ? 0 : TCP_WRITE_FLAG_MORE));
-        if (e == ERR_OK)
-            break;
-        if (e != ERR_MEM) {
-            *err = e;
-            return -1;
+    size_t done = 0;
+    err_t e = ERR_OK;
+    enum lunik_net_mem_use was = lunik_net_mem_for(LUNIK_NET_MEM_TX);
+    for (;;) {
+        size_t room = tcp_sndbuf(pcb), mem = lunik_net_mem_tx_room();
+        size_t n = len - done;
+        if (n > room)
+            n = room;
+        if (n > mem)
+            n = mem;
+        if (n > 0xffff)
+            n = 0xffff;
+        while (n > 0) {
+            e = tcp_write(pcb, p + done, (u16_t)n,
+                          TCP_WRITE_FLAG_COPY |
+                          (push ? 0 : TCP_WRITE_FLAG_MORE));
+            if (e != ERR_MEM)
+                break;
+            n /= 2;                         /* queue length limit */
         }
-        n /= 2;                             /* queue length limit */
+        if (e != ERR_OK && e != ERR_MEM)
+            break;
+        if (n == 0)
+            break;
+        done += n;
+    }
+    lunik_net_mem_for(was);
+    if (e != ERR_OK && e != ERR_MEM) {
+        *err = e;
+        return -1;
+    }
+    if (done < len && !ep->starved && lunik_net_mem_tx_room() == 0) {
+        ep->starved = 1;
+        ep->next_starved = nl_starved;
+        nl_starved = ep;
     }
     if (push)
         tcp_output(pcb);
-    return (long)n;
+    return (long)done;
 }
 
 /*

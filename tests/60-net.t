@@ -159,6 +159,28 @@ end))
 print("flood on 9")
 EOF
 
+# Port 9: "N\n" gets N bytes back in 64 KiB writes, then FIN; "ping" on
+# port 10 answers "pong".
+write downloads.lua <<'EOF'
+local net = require("lunik.net")
+local CHUNK = string.rep("x", 65536)
+assert(net.listen(9, function(conn)
+    local n = tonumber(conn:read_line(10))
+    while n and n > 0 do
+        local k = n < #CHUNK and n or #CHUNK
+        if not conn:write(k == #CHUNK and CHUNK or CHUNK:sub(1, k), 30) then
+            return
+        end
+        n = n - k
+    end
+    conn:close()
+end))
+assert(net.listen(10, function(conn)
+    if conn:read_line(5) == "ping" then conn:write("pong\n") end
+end))
+print("downloads on 9")
+EOF
+
 for t in $(targets); do
     # --- TCP and UDP echo (examples) through -p -------------------------
     port=$(free_port)
@@ -496,6 +518,43 @@ PY
     grep -E "panic|fault|assertion" "$scratch/tapflood.err" | head -n 3 |
         while read -r l; do diag "$l"; done
     stop_bg tapflood
+
+    # 64 downloads of 2 MB at once from 8 MiB, their readers a second
+    # late: the data waiting to be sent is more than lwIP may hold. Sends
+    # wait for room, and the ACKs that free it must still get in (they
+    # once did not: data to send filled the limit on received frames, and
+    # every download stalled).
+    serve tapdl "downloads on 9" "$scratch/downloads.lua" --target "$t" \
+        --mem 8M --net "tap:$tap" --ip 10.0.77.2/24
+    out=$(timeout 90 python3 - 10.0.77.2 9 <<'PY' 2>&1
+import socket, sys, threading, time
+got = []
+def one():
+    try:
+        s = socket.create_connection((sys.argv[1], int(sys.argv[2])),
+                                     timeout=30)
+        s.sendall(b"2000000\n")
+        time.sleep(1)
+        n = 0
+        while True:
+            b = s.recv(1 << 16)
+            if not b:
+                break
+            n += len(b)
+        got.append(n)
+    except OSError as e:
+        got.append(str(e))
+th = [threading.Thread(target=one) for _ in range(64)]
+[t.start() for t in th]
+[t.join() for t in th]
+print("whole", sum(1 for n in got if n == 2000000), "of", len(got))
+PY
+)
+    is "$out" "whole 64 of 64" \
+        "64 downloads of 2 MB at once from 8 MiB all arrive whole on $t"
+    got=$(printf 'ping\n' | timeout 10 socat -t5 - TCP:10.0.77.2:10 2>/dev/null)
+    is "$got" "pong" "... and the program answers after them on $t"
+    stop_bg tapdl
     if [ "$t" = kvm ]; then
         line=$(grep "partial checksums" "$scratch/tapecho.err")
         tx=$(echo "$line" | sed -n 's/.*(offload): tx \([0-9]*\), rx \([0-9]*\).*/\1/p')
