@@ -67,18 +67,23 @@ void lunik_net_mem_free(void *p);           /* as free(3), not NULL */
  * this and the link's MTU - 40, so 1460 on a 1500-byte link), a 256 KiB
  * receive window that closes while the Lua program does not read
  * (runtime/netlib.c acknowledges data only as it is consumed), and a
- * 64 KiB send buffer a writer waits on when full. Together these bound the
- * memory one connection can pin. A window past 64 KiB needs window
+ * 256 KiB send buffer a writer waits on when full. Together these bound
+ * the memory one connection can pin; all connections together are bound
+ * by --mem (net/net.h). A window past 64 KiB needs window
  * scaling (RFC 7323 2), offered with a shift of 3 (up to 512 KiB); a peer
- * that does not take it gets 64 KiB. Bulk transfers into lunik are bound
- * by window / round trip: 64 KiB held them to 364 MB/s on kvm, 32 KiB to
- * 192 (bench/net.sh's TCP rows).
+ * that does not take it gets 64 KiB. Bulk transfers are bound by the
+ * window or send buffer / round trip, and on kvm a round trip holds a trap
+ * and a nap of the NIC's thread: into lunik, a 64 KiB window held them to
+ * 364 MB/s on kvm, 32 KiB to 192; out of it, a 64 KiB send buffer held
+ * them to about 410 MB/s, 256 KiB lets them reach about 900 (bench/net.sh's
+ * TCP rows). TCP_SNDLOWAT only serves lwIP's socket layer, which lunik
+ * does not use; lwIP asks it to stay 4 MSS below 64 KiB.
  */
 #define TCP_MSS                     8960
 #define TCP_WND                     (256 * 1024)
-#define TCP_SND_BUF                 65535
+#define TCP_SND_BUF                 (256 * 1024)
 #define TCP_SND_QUEUELEN            ((4 * TCP_SND_BUF + 535) / 536)
-#define TCP_SNDLOWAT                (TCP_SND_BUF / 4)   /* <= 64K - 4 MSS */
+#define TCP_SNDLOWAT                (65535 / 4)
 /* No cap on half-open (SYN-received) connections: a burst of SYNs (1000
  * clients at once, arriving in one batch) would otherwise be dropped past
  * 255 and wait seconds for retransmission. runtime/netlib.c bounds the
