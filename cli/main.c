@@ -399,8 +399,9 @@ struct cli_argv {
  * hold --mem less the kernel, the bundle and a quarter of --mem (at least
  * 1 MiB) kept for the C side (lwIP, buffers, stack), so that a program
  * runs out of Lua heap at the same point on every target, with room left
- * to answer. lwIP may fill that quarter with received data (lunik.netmem,
- * net.h), not more, so that traffic cannot take the Lua heap's memory.
+ * to answer. lwIP may fill that quarter with received data, and half of
+ * it with data waiting to be sent (lunik.netmem, net.h), not more, so
+ * that traffic cannot take the Lua heap's memory.
  */
 static void cli_runtime_argv(const struct cli_options *opt, char *app,
                              struct lunik_run_config *cfg,
