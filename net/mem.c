@@ -80,9 +80,11 @@ int lunik_net_mem_room(size_t n)
 {
     if (net_mem_limit == 0)
         return 1;
-    /* Blocks kept for reuse go back first when lwIP holds more than the
-     * limit in all: received data's room should be real memory. */
-    if (net_mem_kept > 0 && net_mem_taken + n > net_mem_limit)
+    /* Blocks kept for reuse go back first when lwIP holds more than it
+     * may use (received data and data to send at their limits): received
+     * data's room should be real memory. */
+    if (net_mem_kept > 0 &&
+        net_mem_taken + n > net_mem_limit + net_mem_limit / 2)
         net_mem_trim();
     return net_mem_in_use[LUNIK_NET_MEM_RX] + n <= net_mem_limit;
 }
