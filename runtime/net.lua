@@ -188,9 +188,10 @@ function Conn:read_line(timeout, max)
 end
 
 -- conn:write(s [, timeout]) -> true | nil, err: queue all of s (a string)
--- for sending. Waits while the send buffer (about 23 KiB) is full, so a
--- fast writer is held back by a slow reader (back-pressure). On a timeout
--- part of s may have been queued.
+-- for sending. Waits while the send buffer (256 KiB) is full, or the
+-- memory all connections' data to send may take (an eighth of --mem), so
+-- a fast writer is held back by a slow reader (back-pressure). On a
+-- timeout part of s may have been queued.
 function Conn:write(s, timeout)
     if type(s) ~= "string" then
         if type(s) == "number" then
