@@ -163,11 +163,11 @@ local function fail(co, err)
              text .. "\n")
 end
 
--- Resume handler coroutine co until it ends, fails, sleeps or yields,
--- within its budget (guard.c). A handler may resume another (closing a
--- connection wakes its waiters): the outer run's deadline comes back.
-local function resume(co, ...)
-    local ok, dead, what = guard_run(co, budgets[co], interruptible[co], ...)
+-- After a run of handler coroutine co (ok, dead, what: guard.run's first
+-- results): report a failure; forget a handler that ended; queue one that
+-- yielded plainly for the next turn; one that sleeps or waits on I/O has
+-- its heap entry or its waker.
+local function ran(co, ok, dead, what)
     if not ok then              -- still armed: fail() asks how it ended
         fail(co, dead)          -- (dead: the error)
         local e = io_timers[co]
@@ -175,7 +175,7 @@ local function resume(co, ...)
         return disarm()
     end
     if dead then
-        console_done(co)
+        if kinds[co] == "console" then console_done(co) end
         kinds[co] = nil
         local e = io_timers[co]
         if e and e.pos then heap_remove(e) end
@@ -183,6 +183,13 @@ local function resume(co, ...)
         nready = nready + 1
         ready[nready] = co
     end                             -- asleep: its heap entry wakes it
+end
+
+-- Resume handler coroutine co until it ends, fails, sleeps or yields,
+-- within its budget (guard.c). A handler may resume another (closing a
+-- connection wakes its waiters): the outer run's deadline comes back.
+local function resume(co, ...)
+    return ran(co, guard_run(co, budgets[co], interruptible[co], ...))
 end
 
 -- Run fn(...) as a new handler of the given kind in a fresh coroutine,
@@ -198,6 +205,17 @@ end
 
 local function start(kind, fn, ...)
     return start_budget(kind, nil, fn, ...)
+end
+
+-- start(kind, fn, a, b, c, d) for a handler of exactly four arguments and
+-- the default budget (a UDP datagram's), without a vararg function on
+-- the way: three of them had cost about a fifth of an echoed datagram's
+-- instructions.
+local function start4(kind, fn, a, b, c, d)
+    local co = co_create(fn)
+    kinds[co] = kind
+    guard.count_handler()
+    return ran(co, guard_run(co, nil, nil, a, b, c, d))
 end
 
 ---------------------------------------------------------- the registry
@@ -775,6 +793,7 @@ local sched = {
     now = now,
     start = start,
     start_budget = start_budget,
+    start4 = start4,
     guard = guard,
     set_net_stats = function(f, conns) net_stats, net_conns = f, conns end,
     register = function(e, kind, level) return register(e, kind,

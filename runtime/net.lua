@@ -20,6 +20,7 @@
 local sched, core = ...
 
 local start_handler, wait_io = sched.start, sched.wait_io
+local start4 = sched.start4
 local start_budget, guard = sched.start_budget, sched.guard
 local now = sched.now
 local setmetatable, getmetatable = setmetatable, getmetatable
@@ -456,7 +457,7 @@ function net.udp_bind(port, fn)
                 local data, ip, p = core.udp_recv(s.box)
                 if not data then break end
                 s.runs = s.runs + 1
-                start_handler("udp", fn, data, ip, p, s)
+                start4("udp", fn, data, ip, p, s)
             end
         end
     end

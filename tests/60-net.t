@@ -181,6 +181,19 @@ end))
 print("downloads on 9")
 EOF
 
+# A UDP handler that throws on "boom", sleeps on "sleep", then answers
+# ("ready" comes back as it is, for udp_echoes).
+write udp_throw.lua <<'EOF'
+local net, lunik = require("lunik.net"), require("lunik")
+assert(net.udp_bind(7, function(data, ip, port, sock)
+    if data == "boom\n" then error("boom") end
+    if data == "ready\n" then return sock:sendto(data, ip, port) end
+    if data == "sleep\n" then lunik.sleep(0.1) end
+    sock:sendto("got " .. data, ip, port)
+end))
+print("udp on 7")
+EOF
+
 for t in $(targets); do
     # --- TCP and UDP echo (examples) through -p -------------------------
     port=$(free_port)
@@ -201,6 +214,24 @@ for t in $(targets); do
     got=$(echo "a datagram" | timeout 5 socat -T2 - "UDP:127.0.0.1:$uport" 2>&1)
     is "$got" "a datagram" "udp_echo echoes a datagram on $t"
     stop_bg uecho
+
+    # A UDP handler that throws is reported with a traceback, one that
+    # sleeps is suspended alone, and the socket goes on serving.
+    uport=$(free_port udp)
+    serve uthrow "udp on 7" "$scratch/udp_throw.lua" --target "$t" \
+        -p "$uport:7/udp"
+    retry 10 udp_echoes "$uport"
+    : >"$scratch/uthrow.got"
+    for m in boom sleep after; do
+        echo "$m" | timeout 5 socat -T2 - "UDP:127.0.0.1:$uport" \
+            >>"$scratch/uthrow.got" 2>&1
+    done
+    is "$(cat "$scratch/uthrow.got")" $'got sleep\ngot after' \
+        "after a UDP handler throws, the next datagrams are answered on $t"
+    like "$(cat "$scratch/uthrow.err")" \
+        $'error in udp handler: udp_throw.lua:3: boom\nstack traceback:\n.*udp_throw.lua:3: in function <udp_throw.lua:2>' \
+        "... and the error is reported with its traceback on $t"
+    stop_bg uthrow
 
     # --- examples/http.lua: GET, JSON API, keep-alive, errors -----------
     port=$(free_port)
