@@ -139,8 +139,9 @@ print("pile on 9")
 EOF
 
 # A server that reads nothing for 2 s on port 9 (so uploads pile up in
-# lwIP), then drains and counts; "ping" on port 10 answers "pong".
-write flood.lua <<'EOF'
+# lwIP), then drains and counts; on port 11, "N\n" gets N bytes back in
+# 64 KiB writes, then FIN; "ping" on port 10 answers "pong".
+write load.lua <<'EOF'
 local net = require("lunik.net")
 local lunik = require("lunik")
 assert(net.listen(9, function(conn)
@@ -153,18 +154,8 @@ assert(net.listen(9, function(conn)
     end
     conn:write(n .. "\n")
 end))
-assert(net.listen(10, function(conn)
-    if conn:read_line(5) == "ping" then conn:write("pong\n") end
-end))
-print("flood on 9")
-EOF
-
-# Port 9: "N\n" gets N bytes back in 64 KiB writes, then FIN; "ping" on
-# port 10 answers "pong".
-write downloads.lua <<'EOF'
-local net = require("lunik.net")
 local CHUNK = string.rep("x", 65536)
-assert(net.listen(9, function(conn)
+assert(net.listen(11, function(conn)
     local n = tonumber(conn:read_line(10))
     while n and n > 0 do
         local k = n < #CHUNK and n or #CHUNK
@@ -178,7 +169,7 @@ end))
 assert(net.listen(10, function(conn)
     if conn:read_line(5) == "ping" then conn:write("pong\n") end
 end))
-print("downloads on 9")
+print("load on 9")
 EOF
 
 # A UDP handler that throws on "boom", sleeps on "sleep", then answers
@@ -523,7 +514,7 @@ PY
     # the C side (net.h); past it, frames are dropped and TCP resends them.
     # The program must live through it (it once ended in a panic for want
     # of memory for its console) and still answer.
-    serve tapflood "flood on 9" "$scratch/flood.lua" --target "$t" \
+    serve tapflood "load on 9" "$scratch/load.lua" --target "$t" \
         --mem 8M --net "tap:$tap" --ip 10.0.77.2/24
     timeout 60 python3 - 10.0.77.2 9 <<'PY' >"$scratch/flood.res" 2>&1
 import socket, sys, threading
@@ -555,9 +546,9 @@ PY
     # wait for room, and the ACKs that free it must still get in (they
     # once did not: data to send filled the limit on received frames, and
     # every download stalled).
-    serve tapdl "downloads on 9" "$scratch/downloads.lua" --target "$t" \
+    serve tapdl "load on 9" "$scratch/load.lua" --target "$t" \
         --mem 8M --net "tap:$tap" --ip 10.0.77.2/24
-    out=$(timeout 90 python3 - 10.0.77.2 9 <<'PY' 2>&1
+    out=$(timeout 90 python3 - 10.0.77.2 11 <<'PY' 2>&1
 import socket, sys, threading, time
 got = []
 def one():
