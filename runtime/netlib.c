@@ -372,10 +372,11 @@ static void nl_pushaddr(lua_State *L, const ip4_addr_t *a)
         lua_rawgeti(L, LUA_REGISTRYINDEX, nl_addr_ref);
         return;
     }
-    nl_addr_str = lua_pushstring(L, ip4addr_ntoa_r(a, buf, sizeof buf));
-    ip4_addr_copy(nl_addr_last, *a);
+    const char *s = lua_pushstring(L, ip4addr_ntoa_r(a, buf, sizeof buf));
     lua_pushvalue(L, -1);
     lua_rawseti(L, LUA_REGISTRYINDEX, nl_addr_ref);
+    nl_addr_str = s;                    /* only once the registry holds it */
+    ip4_addr_copy(nl_addr_last, *a);
 }
 
 /* ------------------------------------------------- the Lua functions */
@@ -392,11 +393,6 @@ static int nl_start(lua_State *L)
     return 1;
 }
 
-/*
- * poll(frames) -> {id, ...} | nil: run lwIP on the waiting frames (when
- * frames is true) and its due timers, then return the ids of endpoints
- * with events (nil when none).
- */
 /* Mark the starved connections (nl_starved) if data to send may take
  * memory again: ACKs, closes and aborts free it. */
 static void nl_wake_starved(void)
@@ -414,6 +410,11 @@ static void nl_wake_starved(void)
     }
 }
 
+/*
+ * poll(frames) -> {id, ...} | nil: run lwIP on the waiting frames (when
+ * frames is true) and its due timers, then return the ids of endpoints
+ * with events (nil when none).
+ */
 static int nl_poll(lua_State *L)
 {
     lunik_net_poll(lua_toboolean(L, 1));
@@ -1004,9 +1005,9 @@ static int nl_udp_recv(lua_State *L)
         lua_pushnil(L);
         return 1;
     }
+    /* Taken off the ring only once pushed: a Lua error (no memory) on
+     * the way leaves it queued, not leaked. */
     struct nl_dgram *d = &ep->dq[ep->dq_head];
-    ep->dq_head = (ep->dq_head + 1) % NL_UDP_QUEUE;
-    ep->dq_len--;
     if (d->p->len == d->p->tot_len) {       /* one pbuf: the usual case */
         lua_pushlstring(L, d->p->payload, d->p->len);
     } else {
@@ -1018,6 +1019,8 @@ static int nl_udp_recv(lua_State *L)
     nl_pushaddr(L, &d->addr);
     lua_pushinteger(L, d->port);
     pbuf_free(d->p);
+    ep->dq_head = (ep->dq_head + 1) % NL_UDP_QUEUE;
+    ep->dq_len--;
     return 3;
 }
 
