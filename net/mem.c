@@ -37,7 +37,8 @@ struct net_mem_block {
     } u;
     uint32_t bytes;                     /* its size, header included */
     uint32_t use;                       /* enum lunik_net_mem_use */
-};
+};                                      /* 16 bytes: the payload stays
+                                           16-aligned */
 
 static struct net_mem_block *net_mem_free_list[NET_MEM_CLASSES + 1];
 

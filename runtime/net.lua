@@ -19,7 +19,7 @@
 
 local sched, core = ...
 
-local start_handler, wait_io = sched.start, sched.wait_io
+local wait_io = sched.wait_io
 local start4 = sched.start4
 local start_budget, guard = sched.start_budget, sched.guard
 local now = sched.now
